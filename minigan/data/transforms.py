@@ -1,0 +1,161 @@
+"""Image operations on glyphs: resizing, MNIST-style normalisation, polarity, binarisation, stroke width.
+
+Everything works on white-ink-on-black arrays, uint8 or float, and on single images [H,W] or
+batches [N,H,W] where that makes sense. Pure numpy: these run on whole datasets at once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def resample_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """[n_out, n_in] weights: area average when shrinking, bilinear when enlarging.
+
+    Applying one matrix per axis (W_rows @ image @ W_cols.T) resizes a whole batch in two matmuls.
+    """
+    if n_out <= n_in:
+        scale = n_in / n_out
+        edges = np.arange(n_out + 1) * scale
+        j = np.arange(n_in)[None, :]
+        overlap = np.minimum(edges[1:, None], j + 1) - np.maximum(edges[:-1, None], j)
+        return (np.clip(overlap, 0, None) / scale).astype(np.float32)
+    x = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    j0 = np.floor(x).astype(int)
+    j1 = np.minimum(j0 + 1, n_in - 1)
+    frac = (x - j0).astype(np.float32)
+    w = np.zeros((n_out, n_in), np.float32)
+    rows = np.arange(n_out)
+    np.add.at(w, (rows, j0), 1 - frac)
+    np.add.at(w, (rows, j1), frac)
+    return w
+
+
+def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize [..., H, W] to [..., height, width]; float32 out (the caller picks the dtype)."""
+    a = np.asarray(image, np.float32)
+    rows = resample_matrix(a.shape[-2], height)
+    cols = resample_matrix(a.shape[-1], width)
+    return rows @ a @ cols.T
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize uint8 glyphs [N,H,W] (or [H,W]) to size x size, uint8 out."""
+    out = resize_to(images, size, size)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def normalize_glyph(image: np.ndarray, size: int = 28, box: int = 20, threshold: float = 0.1) -> np.ndarray:
+    """MNIST-style normalisation of one white-on-black glyph; uint8 [size,size] out.
+
+    Crop to the ink's bounding box (pixels above `threshold` x the brightest), scale so the longer
+    side is `box` pixels keeping the aspect ratio, then place it so its centre of mass sits at
+    the centre of the canvas. A blank image comes back blank.
+    """
+    a = np.asarray(image, np.float32)
+    if a.ndim != 2:
+        raise ValueError(f"normalize_glyph takes one [H,W] image, got shape {a.shape}")
+    out = np.zeros((size, size), np.float32)
+    peak = float(a.max())
+    if peak <= 0:
+        return out.astype(np.uint8)
+    ink = a > threshold * peak
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    crop = a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (255.0 / peak)
+    h, w = crop.shape
+    scale = box / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    glyph = resize_to(crop, nh, nw)
+    mass = glyph.sum()
+    cy = (glyph.sum(axis=1) @ np.arange(nh)) / mass
+    cx = (glyph.sum(axis=0) @ np.arange(nw)) / mass
+    top = int(np.clip(round((size - 1) / 2 - cy), 0, size - nh))
+    left = int(np.clip(round((size - 1) / 2 - cx), 0, size - nw))
+    out[top : top + nh, left : left + nw] = glyph
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def normalize_batch(images: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
+    """normalize_glyph over [N,H,W]; uint8 [N,size,size]."""
+    return np.stack([normalize_glyph(im, size, box) for im in images]) if len(images) else np.zeros((0, size, size), np.uint8)
+
+
+def has_dark_ink(image: np.ndarray) -> bool:
+    """True when the image is dark ink on a light background (the opposite of MNIST).
+
+    The background covers most of a glyph image, so the median pixel is background; compare it
+    with the middle of the robust intensity range.
+    """
+    a = np.asarray(image, np.float32)
+    lo, hi = np.percentile(a, [1, 99])
+    return bool(np.median(a) > (lo + hi) / 2)
+
+
+def to_white_on_black(images: np.ndarray) -> np.ndarray:
+    """Invert every image in [N,H,W] (or one [H,W]) whose ink is dark; uint8 in and out."""
+    a = np.asarray(images)
+    if a.ndim == 2:
+        return 255 - a if has_dark_ink(a) else a.copy()
+    return np.stack([255 - im if has_dark_ink(im) else im for im in a])
+
+
+def otsu_threshold(image: np.ndarray) -> float:
+    """The grey level that best splits the histogram into two classes (Otsu 1979); uint8 scale."""
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    hist = np.bincount(a.ravel(), minlength=256).astype(np.float64)
+    p = hist / hist.sum()
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * np.arange(256))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu[-1] * omega - mu) ** 2 / (omega * (1 - omega))
+    return float(np.nanargmax(between))
+
+
+def otsu_binarize(image: np.ndarray) -> np.ndarray:
+    """Boolean ink mask of a white-on-black image with one global Otsu threshold."""
+    return np.asarray(image) > otsu_threshold(image)
+
+
+def box_mean(a: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2r+1)^2 window, edges replicated; summed-area table so any radius costs the same."""
+    a = np.asarray(a, np.float64)
+    r = int(radius)
+    p = np.pad(a, r + 1, mode="edge")
+    s = p.cumsum(0).cumsum(1)
+    k = 2 * r + 1
+    h, w = a.shape
+    total = s[k : k + h, k : k + w] - s[:h, k : k + w] - s[k : k + h, :w] + s[:h, :w]
+    return (total / (k * k)).astype(np.float32)
+
+
+def adaptive_binarize(image: np.ndarray, radius: int = 7, offset: float = 10.0) -> np.ndarray:
+    """Boolean ink mask of a white-on-black image: brighter than the local mean by `offset`.
+
+    Unlike one global threshold this follows uneven lighting across a scan.
+    """
+    a = np.asarray(image, np.float32)
+    return a > box_mean(a, radius) + offset
+
+
+def _grey_morph(images: np.ndarray, steps: int, op) -> np.ndarray:
+    a = np.asarray(images)
+    out = a.copy()
+    for _ in range(steps):
+        p = np.pad(out, [(0, 0)] * (a.ndim - 2) + [(1, 1), (1, 1)], mode="edge")
+        acc = p[..., 1:-1, 1:-1]
+        for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):  # plus-shaped neighbourhood: rounder than a square
+            acc = op(acc, p[..., dy : dy + out.shape[-2], dx : dx + out.shape[-1]])
+        out = acc
+    return out
+
+
+def thicken(images: np.ndarray, pixels: int = 1) -> np.ndarray:
+    """Grow white strokes by about `pixels` on each side (grey dilation); [H,W] or [N,H,W]."""
+    return _grey_morph(images, pixels, np.maximum)
+
+
+def thin(images: np.ndarray, pixels: int = 1) -> np.ndarray:
+    """Shrink white strokes by about `pixels` on each side (grey erosion); [H,W] or [N,H,W]."""
+    return _grey_morph(images, pixels, np.minimum)
