@@ -119,6 +119,7 @@ class GlyphDataset:
             "charset": np.array(self.charset),
             "source": np.array(self.source),
             "extra_keys": np.array(sorted(self.extra), dtype="U64"),
+            "meta_keys": np.array(sorted(self.meta), dtype="U64"),
             **self.extra,
             **self.meta,
         }
