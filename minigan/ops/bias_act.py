@@ -179,7 +179,8 @@ class BiasActGrad(Function):
     @staticmethod
     def backward(ctx, grad):
         _, y, slope, gain, clamp, dim, path = ctx.args
-        return BiasActGrad.apply(grad, y, slope, gain, clamp, dim, path), None, None, None, None, None, None
+        ggrad = BiasActGrad.apply(grad, y, slope, gain, clamp, dim, path)
+        return ggrad, None, None, None, None, None, None
 
 
 def bias_act(x: Tensor, b: Tensor | None = None, act: str = "lrelu", alpha: float = 0.2,

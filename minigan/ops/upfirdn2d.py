@@ -174,7 +174,8 @@ class Upfirdn2d(Function):
         adjoint_pads = (fw - px0 - 1, wd * up - ow * down + px0 - up + 1,
                         fh - py0 - 1, h * up - oh * down + py0 - up + 1)
         flipped = w[::-1, ::-1]
-        return Upfirdn2d.apply(grad, flipped, down, up, adjoint_pads, path), None, None, None, None, None
+        gx = Upfirdn2d.apply(grad, flipped, down, up, adjoint_pads, path)
+        return gx, None, None, None, None, None
 
 
 def upfirdn2d(x: Tensor, f, up: int = 1, down: int = 1, padding=0, gain: float = 1.0,
