@@ -85,31 +85,43 @@ def upfirdn2d_forward_reference(x, w, up, down, pads):
 # ----- CPU: numba ------------------------------------------------------------------------------
 
 def _upfirdn2d_fwd_py(x, w, up, down, px0, py0, out):
-    """out[p, oy, ox] for every plane p of x [P, H, W]; one prange iteration owns one plane.
+    """out [P, Ho, Wo] from x [P, H, W] and the correlation weight w [fh, fw].
 
-    Output (oy, ox) reads the zero-inserted, padded image at rows oy*down + ky. Only every
-    up-th of those rows holds an input row, so ky starts at the first such tap and steps by up.
+    One prange iteration owns one plane: it builds, in a private scratch u, the part of the
+    zero-inserted, padded plane that the outputs read, then accumulates each output row tap
+    by tap (the same order as the reference). Rows of u that hold only inserted zeros are
+    skipped; the row update runs over contiguous memory when down == 1, which LLVM vectorises.
     """
     planes, h, wd = x.shape
     fh, fw = w.shape
     _, oh, ow = out.shape
+    uh, uw = (oh - 1) * down + fh, (ow - 1) * down + fw
     for p in prange(planes):
+        u = np.zeros((uh, uw), dtype=x.dtype)                     # [uh, uw] scratch
+        has_input = np.zeros(uh, dtype=np.bool_)
+        for iy in range(h):
+            uy = iy * up + py0
+            if 0 <= uy < uh:
+                has_input[uy] = True
+                for ix in range(wd):
+                    ux = ix * up + px0
+                    if 0 <= ux < uw:
+                        u[uy, ux] = x[p, iy, ix]
         for oy in range(oh):
-            ky0 = (py0 - oy * down) % up
-            for ox in range(ow):
-                kx0 = (px0 - ox * down) % up
-                acc = 0.0
-                for ky in range(ky0, fh, up):
-                    uy = oy * down + ky - py0          # row in the zero-inserted image
-                    if uy < 0 or uy >= h * up:
-                        continue
-                    iy = uy // up
-                    for kx in range(kx0, fw, up):
-                        ux = ox * down + kx - px0
-                        if ux < 0 or ux >= wd * up:
-                            continue
-                        acc += w[ky, kx] * x[p, iy, ux // up]
-                out[p, oy, ox] = acc
+            row = out[p, oy]                                      # [Wo]
+            row[:] = 0
+            for ky in range(fh):
+                if not has_input[oy * down + ky]:
+                    continue
+                u_row = u[oy * down + ky]
+                for kx in range(fw):
+                    wk = w[ky, kx]
+                    if down == 1:
+                        for ox in range(ow):
+                            row[ox] += wk * u_row[ox + kx]
+                    else:
+                        for ox in range(ow):
+                            row[ox] += wk * u_row[ox * down + kx]
 
 
 _upfirdn2d_fwd = njit(cache=True, parallel=True, fastmath=False)(_upfirdn2d_fwd_py)
