@@ -6,6 +6,7 @@ batches [N,H,W] where that makes sense. Pure numpy: these run on whole datasets 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def resample_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -44,34 +45,49 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def place_matrix(n_in: int, size: int, scale: float, offset: float) -> np.ndarray:
+    """[size, n_in] weights drawing n_in pixels, scaled by `scale`, at `offset` on a size-pixel axis.
+
+    Input pixel j spans [offset + j*scale, offset + (j+1)*scale) of the output axis: area
+    averaging when shrinking, bilinear when enlarging, sub-pixel offsets either way.
+    """
+    i = np.arange(size)[:, None]
+    j = np.arange(n_in)[None, :]
+    if scale <= 1:
+        lo = np.maximum(offset + j * scale, i)
+        hi = np.minimum(offset + (j + 1) * scale, i + 1)
+        return np.clip(hi - lo, 0, None).astype(np.float32) / scale
+    x = (i + 0.5 - offset) / scale - 0.5  # input coordinate of each output pixel centre
+    w = np.clip(1 - np.abs(x - j), 0, None)
+    return (w * ((x > -1) & (x < n_in))).astype(np.float32)
+
+
 def normalize_glyph(image: np.ndarray, size: int = 28, box: int = 20, threshold: float = 0.1) -> np.ndarray:
     """MNIST-style normalisation of one white-on-black glyph; uint8 [size,size] out.
 
     Crop to the ink's bounding box (pixels above `threshold` x the brightest), scale so the longer
-    side is `box` pixels keeping the aspect ratio, then place it so its centre of mass sits at
-    the centre of the canvas. A blank image comes back blank.
+    side is `box` pixels keeping the aspect ratio, and place it so its centre of mass sits at
+    the centre of the canvas. Placement is sub-pixel, so a glyph and a slightly shifted copy of
+    it normalise to nearly the same image. A blank image comes back blank.
     """
     a = np.asarray(image, np.float32)
     if a.ndim != 2:
         raise ValueError(f"normalize_glyph takes one [H,W] image, got shape {a.shape}")
-    out = np.zeros((size, size), np.float32)
     peak = float(a.max())
     if peak <= 0:
-        return out.astype(np.uint8)
+        return np.zeros((size, size), np.uint8)
     ink = a > threshold * peak
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
     crop = a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (255.0 / peak)
     h, w = crop.shape
     scale = box / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    glyph = resize_to(crop, nh, nw)
-    mass = glyph.sum()
-    cy = (glyph.sum(axis=1) @ np.arange(nh)) / mass
-    cx = (glyph.sum(axis=0) @ np.arange(nw)) / mass
-    top = int(np.clip(round((size - 1) / 2 - cy), 0, size - nh))
-    left = int(np.clip(round((size - 1) / 2 - cx), 0, size - nw))
-    out[top : top + nh, left : left + nw] = glyph
+    mass = crop.sum()
+    cy = (crop.sum(axis=1) @ (np.arange(h) + 0.5)) / mass  # continuous coordinates
+    cx = (crop.sum(axis=0) @ (np.arange(w) + 0.5)) / mass
+    top = float(np.clip(size / 2 - scale * cy, 0, size - scale * h))
+    left = float(np.clip(size / 2 - scale * cx, 0, size - scale * w))
+    out = place_matrix(h, size, scale, top) @ crop @ place_matrix(w, size, scale, left).T
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -159,3 +175,49 @@ def thicken(images: np.ndarray, pixels: int = 1) -> np.ndarray:
 def thin(images: np.ndarray, pixels: int = 1) -> np.ndarray:
     """Shrink white strokes by about `pixels` on each side (grey erosion); [H,W] or [N,H,W]."""
     return _grey_morph(images, pixels, np.minimum)
+
+
+@njit(cache=True)
+def connected_components(mask):
+    """8-connected component labels of a boolean image (0 = background) and their count."""
+    h, w = mask.shape
+    labels = np.zeros((h, w), np.int32)
+    stack = np.empty((h * w, 2), np.int32)
+    n = 0
+    for i0 in range(h):
+        for j0 in range(w):
+            if mask[i0, j0] and labels[i0, j0] == 0:
+                n += 1
+                labels[i0, j0] = n
+                top = 0
+                stack[0, 0], stack[0, 1] = i0, j0
+                top = 1
+                while top > 0:
+                    top -= 1
+                    i, j = stack[top, 0], stack[top, 1]
+                    for di in range(-1, 2):
+                        for dj in range(-1, 2):
+                            y, x = i + di, j + dj
+                            if 0 <= y < h and 0 <= x < w and mask[y, x] and labels[y, x] == 0:
+                                labels[y, x] = n
+                                stack[top, 0], stack[top, 1] = y, x
+                                top += 1
+    return labels, n
+
+
+def despeckle(image: np.ndarray, min_area: int = 0, min_share: float = 0.0, threshold: float = 0.3) -> np.ndarray:
+    """Zero the specks of a white-on-black glyph (dust, pen taps): 8-connected blobs of pixels above
+    `threshold` x the brightest that cover fewer than `min_area` pixels or `min_share` of all ink.
+
+    One speck far from a glyph moves its bounding box, so it matters for normalisation.
+    """
+    a = np.asarray(image)
+    peak = a.max()
+    if peak <= 0:
+        return a.copy()
+    labels, count = connected_components(a > threshold * peak)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    small = areas < max(min_area, min_share * areas[1:].sum())
+    out = a.copy()
+    out[small[labels] & (labels > 0)] = 0
+    return out
