@@ -67,7 +67,10 @@ def _compare_with_reference(case, dtype, device, expected_path, rtol, atol):
         np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, err_msg=name)
 
 
-@pytest.mark.parametrize("case", CASES + [((4, 37, 9, 11), 1, "lrelu", 0.9, True)], ids=IDS + ["big"])
+BIG = ((4, 37, 9, 11), 1, "lrelu", 0.9, True)
+
+
+@pytest.mark.parametrize("case", CASES + [BIG], ids=IDS + ["big"])
 def test_numba_matches_reference_float32(case):
     _compare_with_reference(case, np.float32, "cpu", "numba", rtol=1e-4, atol=1e-5)
 
