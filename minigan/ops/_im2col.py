@@ -13,12 +13,18 @@ def conv_out_size(size: int, k: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - k) // stride + 1
 
 
-def im2col(x, kh: int, kw: int, stride: int, padding: int):
-    xp = xp_of(x)
-    n, c, h, w = x.shape
+def conv_out_hw(h: int, w: int, kh: int, kw: int, stride: int, padding: int) -> tuple[int, int]:
+    """(Ho, Wo) of a convolution, or a clear error when the kernel does not fit."""
     ho, wo = conv_out_size(h, kh, stride, padding), conv_out_size(w, kw, stride, padding)
     if ho < 1 or wo < 1:
         raise ValueError(f"a {kh}x{kw} kernel with padding {padding} does not fit a {h}x{w} input")
+    return ho, wo
+
+
+def im2col(x, kh: int, kw: int, stride: int, padding: int):
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    ho, wo = conv_out_hw(h, w, kh, kw, stride, padding)
     xp_ = xp.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding))) if padding else x
     cols = xp.empty((n, c, kh, kw, ho, wo), dtype=x.dtype)
     for a in range(kh):

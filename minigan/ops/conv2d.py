@@ -6,12 +6,18 @@ Three bilinear maps close under differentiation, which is what makes conv double
     conv_transpose2d(y, w)   x = A_w^T y                     (the adjoint in x)
     conv2d_weight(x, g)      dw = d<A_w x, g>/dw             (the adjoint in w)
 
-Each one's backward is written with the other two.
+Each one's backward is written with the other two, on the same path, so the fast paths are
+differentiable to any order as well. Each has a reference (plain array code, the spec, below)
+and a fast path (_conv_fast: numba or CUDA im2col/col2im around big matmuls).
 """
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
+from . import _conv_cuda, _conv_fast, _conv_numba
+from ._dispatch import choose
 from ._im2col import col2im, conv_out_size, im2col
+
+_KERNELS = {"numba": _conv_numba, "cuda": _conv_cuda}
 
 
 def _grouped_cols(x, kh, kw, stride, padding, groups):
@@ -50,49 +56,64 @@ def conv2d_weight_reference(x, g, kernel, stride, padding, groups):
 
 class Conv2d(Function):
     @staticmethod
-    def forward(ctx, x, w, stride, padding, groups):
-        return conv2d_forward_reference(x, w, stride, padding, groups)
+    def forward(ctx, x, w, stride, padding, groups, path):
+        if path == "reference":
+            return conv2d_forward_reference(x, w, stride, padding, groups)
+        return _conv_fast.conv2d(x, w, stride, padding, groups, _KERNELS[path])
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, stride, padding, groups = ctx.args
+        x, w, stride, padding, groups, path = ctx.args
         need_x, need_w = ctx.needs_input_grad[:2]
-        gx = ConvTranspose2d.apply(grad, w, stride, padding, groups, x.shape[2:]) if need_x else None
-        gw = Conv2dWeight.apply(x, grad, w.shape[2:], stride, padding, groups) if need_w else None
-        return gx, gw, None, None, None
+        gx = (ConvTranspose2d.apply(grad, w, stride, padding, groups, x.shape[2:], path)
+              if need_x else None)
+        gw = (Conv2dWeight.apply(x, grad, w.shape[2:], stride, padding, groups, path)
+              if need_w else None)
+        return gx, gw, None, None, None, None
 
 
 class ConvTranspose2d(Function):
     @staticmethod
-    def forward(ctx, y, w, stride, padding, groups, out_hw):
-        return conv_transpose2d_forward_reference(y, w, stride, padding, groups, out_hw)
+    def forward(ctx, y, w, stride, padding, groups, out_hw, path):
+        if path == "reference":
+            return conv_transpose2d_forward_reference(y, w, stride, padding, groups, out_hw)
+        return _conv_fast.conv_transpose2d(y, w, stride, padding, groups, out_hw,
+                                           _KERNELS[path])
 
     @staticmethod
     def backward(ctx, grad):
-        y, w, stride, padding, groups, _ = ctx.args
+        y, w, stride, padding, groups, _, path = ctx.args
         need_y, need_w = ctx.needs_input_grad[:2]
-        gy = Conv2d.apply(grad, w, stride, padding, groups) if need_y else None
-        gw = Conv2dWeight.apply(grad, y, w.shape[2:], stride, padding, groups) if need_w else None
-        return gy, gw, None, None, None, None
+        gy = Conv2d.apply(grad, w, stride, padding, groups, path) if need_y else None
+        gw = (Conv2dWeight.apply(grad, y, w.shape[2:], stride, padding, groups, path)
+              if need_w else None)
+        return gy, gw, None, None, None, None, None
 
 
 class Conv2dWeight(Function):
     @staticmethod
-    def forward(ctx, x, g, kernel, stride, padding, groups):
-        return conv2d_weight_reference(x, g, kernel, stride, padding, groups)
+    def forward(ctx, x, g, kernel, stride, padding, groups, path):
+        if path == "reference":
+            return conv2d_weight_reference(x, g, kernel, stride, padding, groups)
+        return _conv_fast.conv2d_weight(x, g, kernel, stride, padding, groups, _KERNELS[path])
 
     @staticmethod
     def backward(ctx, grad):
-        x, g, _, stride, padding, groups = ctx.args
+        x, g, _, stride, padding, groups, path = ctx.args
         need_x, need_g = ctx.needs_input_grad[:2]
-        gx = ConvTranspose2d.apply(g, grad, stride, padding, groups, x.shape[2:]) if need_x else None
-        gg = Conv2d.apply(x, grad, stride, padding, groups) if need_g else None
-        return gx, gg, None, None, None, None
+        gx = (ConvTranspose2d.apply(g, grad, stride, padding, groups, x.shape[2:], path)
+              if need_x else None)
+        gg = Conv2d.apply(x, grad, stride, padding, groups, path) if need_g else None
+        return gx, gg, None, None, None, None, None
 
 
-def _check(x: Tensor, w: Tensor, groups: int, op: str, in_channels_axis: int):
+def _check(x: Tensor, w: Tensor, stride: int, padding: int, groups: int, op: str,
+           in_channels_axis: int):
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"{op} needs x [N,C,H,W] and weight 4-D, got {x.shape} and {w.shape}")
+    if stride < 1 or padding < 0 or groups < 1:
+        raise ValueError(f"{op}: need stride >= 1, padding >= 0 and groups >= 1, got "
+                         f"stride={stride}, padding={padding}, groups={groups}")
     c = x.shape[1]
     expected = w.shape[1] * groups if in_channels_axis == 1 else w.shape[0]
     if c != expected or w.shape[0] % groups:
@@ -101,27 +122,35 @@ def _check(x: Tensor, w: Tensor, groups: int, op: str, in_channels_axis: int):
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
-           padding: int = 0, groups: int = 1) -> Tensor:
-    """y[n,o] = sum_c x[n,c] (*) weight[o,c] (+ bias[o]).  x [N,C,H,W], weight [O,C/groups,kh,kw]."""
-    _check(x, weight, groups, "conv2d", 1)
-    y = Conv2d.apply(x, weight, int(stride), int(padding), int(groups))
+           padding: int = 0, groups: int = 1, impl: str = "auto") -> Tensor:
+    """y[n,o] = sum_c x[n,c] (*) weight[o,c] (+ bias[o]).  x [N,C,H,W], weight [O,C/groups,kh,kw].
+
+    impl: "auto"/"fast" (numba on the CPU, CUDA on the GPU) or "reference".
+    """
+    stride, padding, groups = int(stride), int(padding), int(groups)
+    _check(x, weight, stride, padding, groups, "conv2d", 1)
+    path = choose("conv2d", impl, x.device)
+    y = Conv2d.apply(x, weight, stride, padding, groups, path)
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
-                     padding: int = 0, output_padding: int = 0, groups: int = 1) -> Tensor:
+                     padding: int = 0, output_padding: int = 0, groups: int = 1,
+                     impl: str = "auto") -> Tensor:
     """The adjoint of conv2d: x [N,Cin,H,W], weight [Cin, Cout/groups, kh, kw] (PyTorch layout).
 
-    Output size (H-1)*stride - 2*padding + kh + output_padding.
+    Output size (H-1)*stride - 2*padding + kh + output_padding. impl as for conv2d.
     """
-    _check(x, weight, groups, "conv_transpose2d", 0)
+    stride, padding, groups = int(stride), int(padding), int(groups)
+    _check(x, weight, stride, padding, groups, "conv_transpose2d", 0)
     kh, kw = weight.shape[2:]
     h = (x.shape[2] - 1) * stride - 2 * padding + kh + output_padding
     w = (x.shape[3] - 1) * stride - 2 * padding + kw + output_padding
-    if h < 1 or w < 1 or not 0 <= output_padding < max(stride, 1) + (stride == 1):
+    if h < 1 or w < 1 or not 0 <= output_padding < stride:
         raise ValueError(f"conv_transpose2d: invalid output size {h}x{w} or output_padding "
                          f"{output_padding} for stride {stride}")
-    y = ConvTranspose2d.apply(x, weight, int(stride), int(padding), int(groups), (h, w))
+    path = choose("conv_transpose2d", impl, x.device)
+    y = ConvTranspose2d.apply(x, weight, stride, padding, groups, (h, w), path)
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
 

@@ -1,0 +1,258 @@
+"""Modulated convolution (StyleGAN2): each sample convolves with its own style-scaled weights.
+
+    w'[n,o,c]  = w[o,c] * s[n,c]                                     modulate
+    w''[n,o,c] = w'[n,o,c] * d[n,o],  d = 1/sqrt(sum_{c,taps} w'^2 + 1e-8)   demodulate
+    y[n]       = conv2d(x[n], w''[n])                                up = 1
+    y[n]       = blur(conv_transpose2d(x[n], w''[n], stride 2))      up = 2, output 2H x 2W
+
+The up=2 blur is the FIR filter [1,3,3,1] (upfirdn2d), exactly as in StyleGAN2.
+
+The reference builds the per-sample weights [N,O,C,k,k] and runs one grouped convolution
+(groups = N), all with differentiable ops, so it is differentiable to any order. The fast
+path never builds them. Since w''[n,o,c] = w[o,c] s[n,c] d[n,o] and sum_{c,taps} w'^2 =
+sum_c s[n,c]^2 sum_taps w[o,c]^2,
+
+    y[n,o] = d[n,o] * conv2d(x[n] * s[n], w)[o],   d = 1/sqrt((s*s) @ wsq^T + 1e-8)
+
+one convolution of the style-scaled input with the shared base weight (big matmuls through
+_conv_fast), between two per-plane scalings. Its backward, on arrays, is first order only.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..autograd import Function, Tensor
+from ..backend import get_array_module as xp_of
+from . import _conv_cuda, _conv_fast, _conv_numba
+from ._cuda import launch_1d
+from ._dispatch import choose
+from .conv2d import conv2d, conv_transpose2d
+from .elementwise import rsqrt
+from .upfirdn2d import setup_filter, upfirdn2d
+
+EPS = 1e-8
+_FIR_TAPS = 4  # the up=2 blur filter [1,3,3,1]
+
+
+def _up2_pads(padding: int, k: int) -> tuple[int, int]:
+    """(transposed-conv padding, blur padding) for up=2, as StyleGAN2's conv2d_resample.
+
+    The output is 2H + 1 + 2*padding - k: exactly 2H x 2W for odd k and padding k // 2.
+    """
+    fir_pad = padding + (_FIR_TAPS + 1) // 2 - (k - 1)
+    conv_pad = max(-fir_pad, 0)
+    return conv_pad, fir_pad + conv_pad
+
+
+# ----- reference: composed of differentiable ops, the spec -----------------------------------
+
+def modulated_conv2d_reference(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool,
+                               up: int, padding: int) -> Tensor:
+    n, c, h, wd = x.shape
+    o, _, k, _ = weight.shape
+    w = weight.reshape(1, o, c, k, k) * styles.reshape(n, 1, c, 1, 1)     # [N, O, C, k, k]
+    if demodulate:
+        d = rsqrt((w * w).sum(axis=(2, 3, 4)) + EPS)                         # [N, O]
+        w = w * d.reshape(n, o, 1, 1, 1)
+    xg = x.reshape(1, n * c, h, wd)                                          # [1, N*C, H, W]
+    if up == 1:
+        y = conv2d(xg, w.reshape(n * o, c, k, k), padding=padding, groups=n,
+                   impl="reference")                                         # [1, N*O, Ho, Wo]
+    else:
+        conv_pad, fir_pad = _up2_pads(padding, k)
+        wt = w.transpose(0, 2, 1, 3, 4).reshape(n * c, o, k, k)              # [N*C, O, k, k]
+        y = conv_transpose2d(xg, wt, stride=2, padding=conv_pad, groups=n, impl="reference")
+        y = upfirdn2d(y, setup_filter(), padding=fir_pad, gain=4, impl="reference")
+    return y.reshape(n, o, y.shape[2], y.shape[3])                          # [N, O, Ho, Wo]
+
+
+# ----- CPU: numba per-plane kernels (x viewed as [P, L]: P = N*C planes of L = H*W) ----------
+
+def _scale_planes_py(x, scale, out):
+    """out[p, :] = x[p, :] * scale[p]; one prange iteration owns one plane."""
+    planes, length = x.shape
+    for p in prange(planes):
+        f = scale[p]
+        for i in range(length):
+            out[p, i] = x[p, i] * f
+
+
+def _plane_dot_py(a, b, out):
+    """out[p] = sum_i a[p, i] * b[p, i], accumulated in float64; one iteration per plane."""
+    planes, length = a.shape
+    for p in prange(planes):
+        total = 0.0
+        for i in range(length):
+            total += a[p, i] * b[p, i]
+        out[p] = total
+
+
+_scale_planes_numba = njit(cache=True, parallel=True)(_scale_planes_py)
+_plane_dot_numba = njit(cache=True, parallel=True)(_plane_dot_py)
+
+
+class _NumbaKernels:
+    conv = _conv_numba
+
+    @staticmethod
+    def scale_planes(x, scale):
+        """x [N, C, H, W] * scale [N, C] per plane."""
+        n, c, h, w = x.shape
+        out = np.empty_like(x)
+        _scale_planes_numba(x.reshape(n * c, h * w), scale.reshape(n * c),
+                            out.reshape(n * c, h * w))
+        return out
+
+    @staticmethod
+    def plane_dot(a, b):
+        """[N, C]: the dot product of each plane of a and b [N, C, H, W]."""
+        n, c, h, w = a.shape
+        out = np.empty((n, c), dtype=a.dtype)
+        _plane_dot_numba(a.reshape(n * c, h * w), b.reshape(n * c, h * w), out.reshape(n * c))
+        return out
+
+    @staticmethod
+    def demodulation(w, s):
+        """d [N, O] = 1/sqrt(sum_c s[n,c]^2 sum_taps w[o,c]^2 + EPS): a small BLAS matmul."""
+        wsq = (w * w).sum(axis=(2, 3))                                       # [O, C]
+        return 1.0 / np.sqrt((s * s) @ wsq.T + w.dtype.type(EPS))
+
+
+# ----- GPU: kernels/modulated_conv2d.cu -----------------------------------------------------
+
+class _CudaKernels:
+    conv = _conv_cuda
+
+    @staticmethod
+    def scale_planes(x, scale):
+        n, c, h, w = x.shape
+        out = xp_of(x).empty_like(x)
+        fn = _conv_cuda.kernel("modulated_conv2d", "scale_planes", x.dtype)
+        launch_1d(fn, x.size, (x, scale, out, np.int32(n * c), np.int32(h * w)))
+        return out
+
+    @staticmethod
+    def plane_dot(a, b):
+        n, c, h, w = a.shape
+        out = xp_of(a).empty((n, c), dtype=a.dtype)
+        fn = _conv_cuda.kernel("modulated_conv2d", "plane_dot", a.dtype)
+        fn((n * c,), (256,), (a, b, out, np.int32(h * w)))
+        return out
+
+    @staticmethod
+    def demodulation(w, s):
+        o, c, kh, kw = w.shape
+        n = s.shape[0]
+        d = xp_of(w).empty((n, o), dtype=w.dtype)
+        fn = _conv_cuda.kernel("modulated_conv2d", "demodulation", w.dtype)
+        launch_1d(fn, n * o, (w, s, d, np.int32(n), np.int32(o), np.int32(c),
+                              np.int32(kh * kw), np.float32(EPS)))
+        return d
+
+
+_KERNELS = {"numba": _NumbaKernels, "cuda": _CudaKernels}
+
+
+# ----- the fast Function ------------------------------------------------------------------
+
+class ModulatedConv2d(Function):
+    """d * conv(x * s, w) (up=1) or d * conv_transpose(x * s, w, stride 2) (up=2, pre-blur)."""
+
+    double_backward = False
+
+    @staticmethod
+    def forward(ctx, x, w, s, demodulate, up, conv_pad, path):
+        k = _KERNELS[path]
+        x, w, s = _conv_fast.normalize(x, w, s)
+        xs = k.scale_planes(x, s)                                            # [N, C, H, W]
+        if up == 1:
+            u = _conv_fast.conv2d(xs, w, 1, conv_pad, 1, k.conv)             # [N, O, Ho, Wo]
+        else:
+            hw = tuple(2 * (size - 1) + w.shape[2] - 2 * conv_pad for size in x.shape[2:])
+            wt = w.transpose(1, 0, 2, 3)                                      # [C, O, kh, kw]
+            u = _conv_fast.conv_transpose2d(xs, wt, 2, conv_pad, 1, hw, k.conv)
+        if not demodulate:
+            return u
+        ctx.d = k.demodulation(w, s)                                         # [N, O]
+        return k.scale_planes(u, ctx.d)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w, s, demodulate, up, conv_pad, path = ctx.args
+        need_x, need_w, need_s = ctx.needs_input_grad[:3]
+        k = _KERNELS[path]
+        x, w, s, g = _conv_fast.normalize(x.data, w.data, s.data, grad.data)
+        xp = xp_of(x)
+        gu = k.scale_planes(g, ctx.d) if demodulate else g                   # [N, O, Ho, Wo]
+        gx = gw = gs = None
+        if need_x or need_s:
+            # The adjoint of the convolution, then of the input scaling.
+            if up == 1:
+                gxs = _conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], k.conv)
+            else:
+                gxs = _conv_fast.conv2d(gu, xp.ascontiguousarray(w.transpose(1, 0, 2, 3)), 2,
+                                        conv_pad, 1, k.conv)                 # [N, C, H, W]
+            gx = k.scale_planes(gxs, s) if need_x else None
+            gs = k.plane_dot(gxs, x) if need_s else None                     # [N, C]
+        if need_w:
+            xs = k.scale_planes(x, s)
+            if up == 1:
+                gw = _conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, k.conv)
+            else:
+                gw = _conv_fast.conv2d_weight(gu, xs, w.shape[2:], 2, conv_pad, 1, k.conv)
+                gw = gw.transpose(1, 0, 2, 3)                                # [O, C, kh, kw]
+        if demodulate and (need_w or need_s):
+            # y = u * d with d = (q + EPS)^(-1/2), q[n,o] = sum_c s[n,c]^2 wsq[o,c]:
+            # dL/dq = -1/2 d^3 <g, u> = -1/2 d^2 <g, y>.
+            y = ctx.output.data
+            gq = -0.5 * ctx.d * ctx.d * k.plane_dot(g, y)                     # [N, O]
+            if need_w:
+                gw = gw + 2 * w * (gq.T @ (s * s))[:, :, None, None]
+            if need_s:
+                gs = gs + 2 * s * (gq @ (w * w).sum(axis=(2, 3)))
+        return _tensor(gx), _tensor(gw), _tensor(gs), None, None, None, None
+
+
+def _tensor(a):
+    return None if a is None else Tensor(a)
+
+
+# ----- the public op -----------------------------------------------------------------------
+
+def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool = True,
+                     up: int = 1, padding: int | None = None, impl: str = "auto") -> Tensor:
+    """StyleGAN2's modulated convolution of x [N,C,H,W] with weight [O,C,kh,kw], styles [N,C].
+
+    up=2 upsamples by 2 (transposed conv, then the [1,3,3,1] blur). padding defaults to
+    kh // 2 (same size for up=1, exactly 2H x 2W for up=2 with odd kernels).
+    impl: "auto"/"fast" (numba on the CPU, CUDA on the GPU; first order only) or "reference".
+    """
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"modulated_conv2d needs x [N,C,H,W] and weight [O,C,kh,kw], "
+                         f"got {x.shape} and {weight.shape}")
+    n, c = x.shape[:2]
+    if weight.shape[2] != weight.shape[3]:
+        raise ValueError(f"modulated_conv2d needs a square kernel, got weight {weight.shape}")
+    if weight.shape[1] != c:
+        raise ValueError(f"modulated_conv2d: x has {c} channels but weight {weight.shape} "
+                         f"expects {weight.shape[1]}")
+    if styles.shape != (n, c):
+        raise ValueError(f"modulated_conv2d: styles must be [N, C] = [{n}, {c}], "
+                         f"got {styles.shape}")
+    if up not in (1, 2):
+        raise ValueError(f"modulated_conv2d: up must be 1 or 2, got {up}")
+    padding = weight.shape[2] // 2 if padding is None else int(padding)
+    if padding < 0:
+        raise ValueError(f"modulated_conv2d: padding must be >= 0, got {padding}")
+    path = choose("modulated_conv2d", impl, x.device)
+    if path == "reference":
+        return modulated_conv2d_reference(x, weight, styles, bool(demodulate), up, padding)
+    conv_pad, fir_pad = _up2_pads(padding, weight.shape[2]) if up == 2 else (padding, 0)
+    y = ModulatedConv2d.apply(x, weight, styles, bool(demodulate), up, conv_pad, path)
+    if up == 2:
+        y = upfirdn2d(y, setup_filter(), padding=fir_pad, gain=4, impl=impl)
+    return y
+
+
+__all__ = ["modulated_conv2d"]
