@@ -11,6 +11,7 @@ from .builtin import builtin_glyphs
 from .dataset import CHARSET_62, GlyphDataset
 from .readers import download_mnist, load, load_csv, load_folder, load_idx, load_npz, read_idx, write_csv, write_idx
 from .sheets import extract_sheets, make_template
+from .transforms import despeckle, normalize_batch
 from .transforms import (
     adaptive_binarize,
     has_dark_ink,

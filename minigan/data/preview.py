@@ -39,3 +39,40 @@ def contact_sheet(
             glyph = Image.fromarray(255 - ds.images[i]).resize((w * scale, h * scale), Image.NEAREST)
             sheet.paste(glyph, (label_w + col * cell_w + 1, row * cell_h + 1))
     return sheet
+
+
+def extraction_sheet(ds: GlyphDataset, scale: int = 2) -> Image.Image:
+    """What `extract` read, laid out like the sheets: every cell's glyph with its label and
+    (row,col), empty cells marked in red. Misread grids and mislabelled cells show at a glance."""
+    empty = ds.meta.get("empty_cells", np.zeros((0, 3), np.int64))
+    names = [str(n) for n in ds.meta.get("sheet_names", ["sheet"])]
+    h, w = ds.images.shape[1:]
+    cw, ch = w * scale + 8, h * scale + 22
+    f, title = font(12), font(16)
+    pages = []
+    for s, name in enumerate(names):
+        mine = np.flatnonzero(ds.extra["sheet"] == s)
+        holes = empty[empty[:, 0] == s, 1:]
+        cells = np.concatenate([np.stack([ds.extra["row"][mine], ds.extra["col"][mine]], 1), holes])
+        rows, cols = (cells.max(axis=0) + 1) if len(cells) else (0, 0)
+        page = Image.new("RGB", (max(cols * cw, 300), rows * ch + 26), "white")
+        draw = ImageDraw.Draw(page)
+        draw.text((4, 4), f"{name}: {len(mine)} glyphs, {len(holes)} empty", fill="black", font=title)
+        for i in mine:
+            x, y = ds.extra["col"][i] * cw, ds.extra["row"][i] * ch + 26
+            glyph = Image.fromarray(255 - ds.images[i]).resize((w * scale, h * scale), Image.NEAREST)
+            page.paste(glyph.convert("RGB"), (x + 4, y))
+            label = ds.charset[ds.labels[i]]
+            draw.text((x + 4, y + h * scale + 2), f"{label}  {ds.extra['row'][i]},{ds.extra['col'][i]}", fill="blue", font=f)
+        for r, c in holes:
+            x, y = c * cw, r * ch + 26
+            draw.rectangle([x + 4, y, x + 4 + w * scale, y + h * scale], outline="red")
+            draw.text((x + 8, y + h * scale // 2 - 6), "empty", fill="red", font=f)
+            draw.text((x + 4, y + h * scale + 2), f"   {r},{c}", fill="red", font=f)
+        pages.append(page)
+    sheet = Image.new("RGB", (max(p.width for p in pages), sum(p.height for p in pages)), "white")
+    y = 0
+    for p in pages:
+        sheet.paste(p, (0, y))
+        y += p.height
+    return sheet

@@ -65,12 +65,12 @@ def make_template(chars: str, rows: int, cols: int = 8, dpi: int = 300, title: s
     img = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(img)
     draw.text((margin, margin * 0.6), title, fill=0, font=font(round(0.22 * dpi)))
-    shown = chars if len(chars) <= 70 else chars[:67] + "..."
-    note = (
-        f"Write one character per box, large and centred, in dark pen or pencil. "
-        f"The grey letter says which.  {rows} rows x {cols} columns.  Characters: {shown}"
-    )
-    draw.text((margin, margin * 0.6 + 0.35 * dpi), note, fill=0, font=font(round(0.09 * dpi)))
+    shown = chars if len(chars) <= 64 else chars[:61] + "..."
+    small = font(round(0.09 * dpi))
+    draw.text((margin, margin * 0.6 + 0.35 * dpi),
+              "Write one character per box, large and centred, in dark pen or pencil; the grey letter says which.",
+              fill=0, font=small)
+    draw.text((margin, margin * 0.6 + 0.5 * dpi), f"{rows} rows x {cols} columns, row by row: {shown}", fill=0, font=small)
     guide_font = font(round(cell * 0.16))
     dash = max(4, cell // 20)
     for r in range(rows):

@@ -1,0 +1,141 @@
+"""Command line for minigan's data layer: python -m minigan.data <command> --help."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+import numpy as np
+
+from . import builtin_glyphs, load
+from .preview import contact_sheet, extraction_sheet
+from .readers import download_mnist
+from .sheets import extract_sheets, make_template
+
+EPILOG = """examples:
+  python -m minigan.data template --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ --rows 10 --out sheet.png
+  python -m minigan.data extract scan1.jpg scan2.jpg --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ --out mine.npz --preview mine.png
+  python -m minigan.data info mnist
+  python -m minigan.data preview chars74k --out grid.png
+
+Named sets (mnist, chars74k, omniglot) are looked up in the folder given by $MINIGAN_DATA;
+"builtin" needs no files. Anything else is a path: .npz, IDX(.gz), .csv or an image folder."""
+
+
+def _template(args) -> None:
+    tpl = make_template(args.chars, args.rows, args.cols, args.dpi)
+    tpl.image.save(args.out, dpi=(args.dpi, args.dpi))
+    print(f"wrote {args.out}: {args.rows} x {args.cols} cells of {tpl.cell} px at {args.dpi} dpi; print at 100% scale")
+
+
+def _extract(args) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = extract_sheets(args.sheets, args.chars, writer=args.writer, size=args.size)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    ds.save(args.out)
+    empties = len(ds.meta["empty_cells"])
+    print(f"wrote {args.out}: {len(ds)} glyphs of {len(ds.charset)} characters from {len(args.sheets)} sheet(s), {empties} empty cell(s)")
+    if args.preview:
+        extraction_sheet(ds).save(args.preview)
+        print(f"wrote {args.preview}: check every glyph, its label and its (row,col) by eye")
+
+
+def _info(args) -> None:
+    ds = load(args.name, split=args.split)
+    counts = np.bincount(ds.labels, minlength=ds.num_classes)
+    printable = all(c.isprintable() and ord(c) < 0xE000 for c in ds.charset)
+    print(f"source     {ds.source}")
+    print(f"samples    {len(ds)}  images {ds.images.shape[1]}x{ds.images.shape[2]} uint8, white ink on black")
+    print(f"classes    {ds.num_classes}" + (f"  {ds.charset}" if printable else " (no printable names)"))
+    print(f"per class  min {counts.min()}  median {int(np.median(counts))}  max {counts.max()}")
+    print(f"writers    {len(np.unique(ds.writers)) if ds.writers is not None else 'unknown'}")
+    print(f"ink        mean {ds.images.mean() / 255:.4f}  std {(ds.images / 255).std():.4f}")
+    for name, value in sorted(ds.extra.items()):
+        print(f"extra      {name} {value.dtype} {value.shape}")
+    if "empty_cells" in ds.meta:
+        print(f"empty      {len(ds.meta['empty_cells'])} cell(s) (sheet,row,col): {ds.meta['empty_cells'].tolist()[:20]}")
+
+
+def _preview(args) -> None:
+    ds = builtin_glyphs(n_writers=args.writers, per_char=4) if args.name == "builtin" else load(args.name, split=args.split)
+    img = contact_sheet(ds, per_class=args.per_class, max_classes=args.max_classes, scale=args.scale, writer=args.writer)
+    img.save(args.out)
+    print(f"wrote {args.out}: {min(ds.num_classes, args.max_classes)} classes x {args.per_class} samples from {ds.source}")
+
+
+def _download(args) -> None:
+    try:
+        path = download_mnist(args.dest)
+    except ConnectionError as e:
+        raise SystemExit(f"error: {e}") from None
+    print(f"wrote {path}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m minigan.data",
+        description="Get handwriting into minigan: printable sheets, scan extraction, dataset info and previews.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    p = sub.add_parser("template", help="make a printable A4 sheet to write on",
+                       description="Render an A4 sheet: a grid of boxes with a light-grey guide letter and baseline "
+                                   "in each. Print it, write one character per box, scan or photograph it, then run "
+                                   "`extract` with the same --chars.")
+    p.add_argument("--chars", required=True, help="characters to write, filled into cells row by row, repeating")
+    p.add_argument("--rows", type=int, required=True, help="rows of boxes")
+    p.add_argument("--cols", type=int, default=8, help="boxes per row (default 8)")
+    p.add_argument("--dpi", type=int, default=300, help="resolution of the PNG (default 300)")
+    p.add_argument("--out", required=True, help="output PNG")
+    p.set_defaults(run=_template)
+
+    p = sub.add_parser("extract", help="cut the glyphs out of scanned or photographed sheets",
+                       description="Find the printed grid on each sheet (rotated, unevenly lit, phone photos and "
+                                   "plain grids are fine), cut out every cell, and save the handwriting as an .npz "
+                                   "dataset. Cells are labelled row by row over --chars, repeating; empty cells are "
+                                   "reported, not filled.")
+    p.add_argument("sheets", nargs="+", help="scans or photos (PNG, JPEG, ...), one dataset from all of them")
+    p.add_argument("--chars", required=True, help="the characters written, row by row, exactly as on the template")
+    p.add_argument("--out", required=True, help="output .npz (images, labels, charset, sheet/row/col/bbox, empty_cells)")
+    p.add_argument("--preview", help="also write a labelled contact sheet PNG to check by eye")
+    p.add_argument("--writer", help="name of the person who wrote the sheets (stored as writer 0)")
+    p.add_argument("--size", type=int, default=28, help="glyph size in pixels (default 28)")
+    p.set_defaults(run=_extract)
+
+    p = sub.add_parser("info", help="summarise a dataset", description="Print size, classes, writers and ink statistics.")
+    p.add_argument("name", help="mnist, chars74k, omniglot, builtin, or a path")
+    p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
+    p.set_defaults(run=_info)
+
+    p = sub.add_parser("preview", help="write a contact sheet of a dataset",
+                       description="One row per class, random samples of it, dark ink on white: check at a glance "
+                                   "that the glyphs are handwriting, upright and correctly labelled.")
+    p.add_argument("name", help="mnist, chars74k, omniglot, builtin, or a path")
+    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
+    p.add_argument("--per-class", type=int, default=16, help="samples per class (default 16)")
+    p.add_argument("--max-classes", type=int, default=62, help="at most this many classes (default 62)")
+    p.add_argument("--scale", type=int, default=2, help="pixel magnification (default 2)")
+    p.add_argument("--writer", type=int, help="only this writer id")
+    p.add_argument("--writers", type=int, default=20, help="writers to draw for builtin (default 20)")
+    p.set_defaults(run=_preview)
+
+    p = sub.add_parser("download-mnist", help="fetch MNIST and write mnist.npz",
+                       description="Download the four official MNIST files, verify their md5 checksums and write "
+                                   "mnist.npz. Offline, put the four .gz files in the folder yourself and rerun.")
+    p.add_argument("--dest", help="folder (default: $MINIGAN_DATA)")
+    p.set_defaults(run=_download)
+
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    main()
