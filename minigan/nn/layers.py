@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..ops.bias_act import bias_act
 from ..autograd import Tensor
 from .module import Module, Parameter
 
@@ -37,11 +38,13 @@ class Linear(Module):
         self.bias = (Parameter(np.full(out_features, bias_init / lr_mul), dtype=np.float32)
                      if bias else None)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, act: str = "linear") -> Tensor:
+        """x [N, in] -> [N, out]; `act` ("lrelu", "relu") is fused with the bias add."""
         y = ops.matmul(x, self.weight.T * self.w_gain)  # [N, out]
-        if self.bias is not None:
-            y = y + self.bias * self.lr_mul
-        return y
+        bias = self.bias * self.lr_mul if self.bias is not None else None
+        if act == "linear":
+            return y if bias is None else y + bias
+        return bias_act(y, bias, act=act)
 
     def __repr__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features}, lr_mul={self.lr_mul})"

@@ -1,0 +1,367 @@
+"""Train a CondGAN, StyleGAN or StyleGAN2 on handwriting: `python -m minigan.train --help`.
+
+With no arguments it trains a small content-conditioned StyleGAN2 on the built-in writers.
+Every tick it prints progress, writes a sample grid from fixed latents (and a GIF of all grids
+so far), appends to metrics.jsonl and checkpoints atomically; Ctrl-C checkpoints and stops
+after the current step. --resume continues exactly where the run stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import ops
+from .augment import augment, parse_policy
+from .autograd import Tensor, grad, no_grad
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import load as load_dataset
+from .images import image_grid, save_atomic, save_gif
+from .models import ModelConfig, build_models, preset
+from .optim import Adam, ema_update
+
+
+@dataclass
+class TrainConfig:
+    data: str = "builtin"
+    batch: int = 32
+    kimg: float = 20.0                 # thousands of real images shown to D
+    tick_kimg: float = 2.0
+    lr: float = 0.0025
+    r1_gamma: float = 0.2
+    r1_interval: int = 16
+    ema_kimg: float = 2.0
+    mix_prob: float = 0.9              # style-mixing regularisation (style models)
+    augment: str = ""                  # comma list of translation, cutout, scale
+    seed: int = 0
+    device: str = "cpu"
+    grid_rows: int = 6
+    chars: str = ""                    # train on these characters only ("" = all)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def prepare_data(tc: TrainConfig, res: int):
+    """(images float32 [N,1,res,res] in [-1,1], labels int64 [N], writers or None, charset)."""
+    ds = load_dataset(tc.data)
+    if tc.chars:
+        missing = sorted(set(tc.chars) - set(ds.charset))
+        if missing:
+            raise ValueError(f"--chars asks for {''.join(missing)!r}, which {tc.data} does not have")
+        keep = np.isin(ds.labels, [ds.charset.index(c) for c in tc.chars])
+        ds = ds.subset(keep)
+    if len(ds) == 0:
+        raise ValueError(f"dataset {tc.data} has no images")
+    images = ds.as_float(res) * 2.0 - 1.0                            # [N, 1, res, res]
+    if not np.isfinite(images).all():
+        raise ValueError(f"dataset {tc.data} contains NaN or inf pixels")
+    return images.astype(np.float32), ds.labels.astype(np.int64), ds.writers, ds.charset
+
+
+class Trainer:
+    """Holds the models, optimizers and RNG; `step()` is one D update plus one G update."""
+
+    def __init__(self, mc: ModelConfig, tc: TrainConfig, data):
+        self.mc, self.tc = mc, tc
+        self.images, self.labels, self.writers, self.charset = data
+        self.conditioned = mc.num_classes > 0
+        self.G, self.D = build_models(mc, seed=tc.seed)
+        self.G_ema, _ = build_models(mc, seed=tc.seed)
+        self.G_ema.load_state_dict(self.G.state_dict())
+        for m in (self.G, self.D, self.G_ema):
+            m.to(tc.device)
+        self.G_ema.requires_grad_(False)
+        # Lazy R1 regularisation: scale Adam so the effective betas match every-step R1.
+        ratio = tc.r1_interval / (tc.r1_interval + 1)
+        self.opt_G = Adam(self.G.parameters(), lr=tc.lr, betas=(0.0, 0.99), eps=1e-8)
+        self.opt_D = Adam(self.D.parameters(), lr=tc.lr * ratio, betas=(0.0, 0.99 ** ratio),
+                          eps=1e-8)
+        self.rng = np.random.default_rng(tc.seed)
+        self.policy = parse_policy(tc.augment)
+        self.step_index = 0
+        grid_rng = np.random.default_rng(tc.seed + 12345)     # fixed latents for every grid
+        n = tc.grid_rows * 8
+        self.grid_z = grid_rng.standard_normal((n, mc.z_dim)).astype(np.float32)
+        classes = np.unique(self.labels)
+        self.grid_labels = classes[np.arange(n) % len(classes)] if self.conditioned else None
+        self.grid_writers = (grid_rng.integers(0, mc.num_writers, n) if mc.num_writers else None)
+
+    # ----- sampling ---------------------------------------------------------------------------
+    def _tensor(self, array) -> Tensor:
+        return Tensor(array).to(self.tc.device)
+
+    def _generate(self, G, z, labels, writers, mix: bool, update_w_avg: bool) -> Tensor:
+        if self.mc.model == "condgan":
+            return G(z, labels, writers)
+        embed = labels if self.mc.conditioning == "embed" else None
+        ws = G.ws_from_w(G.mapping(z, embed, update_w_avg=update_w_avg))
+        if mix and self.rng.random() < self.tc.mix_prob:
+            cut = int(self.rng.integers(1, G.num_ws))
+            z2 = self._tensor(self.rng.standard_normal(z.shape, dtype=np.float32))
+            ws2 = G.ws_from_w(G.mapping(z2, embed))
+            ws = ops.concat([ws[:, :cut], ws2[:, cut:]], axis=1)
+        return G.synthesis(ws, labels, "random", self.rng)
+
+    def _batch(self):
+        b = self.tc.batch
+        idx = self.rng.integers(0, len(self.images), b)
+        real = self._tensor(self.images[idx])
+        labels = self.labels[idx] if self.conditioned else None
+        writers = self.writers[idx] if self.mc.num_writers else None
+        z = self._tensor(self.rng.standard_normal((b, self.mc.z_dim), dtype=np.float32))
+        # The fake batch asks for the same characters and writers as the real one.
+        return real, labels, writers, z
+
+    def _d(self, img, labels, writers):
+        if self.policy:
+            img = augment(img, self.policy, self.rng)
+        return self.D(img, labels, writers)
+
+    # ----- one step --------------------------------------------------------------------------
+    def step(self) -> dict:
+        tc = self.tc
+        # Discriminator: push real up, fake down, and every r1_interval steps penalise its
+        # gradient on real images (through double backward).
+        real, labels, writers, z = self._batch()
+        with no_grad():
+            fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=False)
+        do_r1 = tc.r1_gamma > 0 and self.step_index % tc.r1_interval == 0
+        real = real.detach().requires_grad_(do_r1)
+        real_score = self._d(real, labels, writers)
+        fake_score = self._d(fake, labels, writers)
+        d_loss = ops.softplus(fake_score).mean() + ops.softplus(-real_score).mean()
+        total = d_loss
+        r1 = None
+        if do_r1:
+            (g,) = grad(real_score.sum(), [real], create_graph=True)
+            r1 = (g * g).sum() / real.shape[0]
+            total = total + r1 * (tc.r1_gamma / 2 * tc.r1_interval)
+        self.opt_D.zero_grad()
+        total.backward()
+        self.opt_D.step()
+
+        # Generator: make D call its samples real.
+        real, labels, writers, z = self._batch()
+        self.D.requires_grad_(False)
+        fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=True)
+        g_loss = ops.softplus(-self._d(fake, labels, writers)).mean()
+        self.opt_G.zero_grad()
+        g_loss.backward()
+        self.opt_G.step()
+        self.D.requires_grad_(True)
+
+        decay = 0.5 ** (tc.batch / (tc.ema_kimg * 1000))
+        ema_update(self.G_ema, self.G, decay)
+        self.step_index += 1
+        stats = {"loss_d": d_loss.item(), "loss_g": g_loss.item()}
+        if r1 is not None:
+            stats["r1"] = r1.item()
+        bad = [k for k, v in stats.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(f"step {self.step_index}: {', '.join(bad)} became "
+                                   f"{[stats[k] for k in bad]}")
+        return stats
+
+    @no_grad()
+    def sample_grid(self) -> Image.Image:
+        z = self._tensor(self.grid_z)
+        if self.mc.model == "condgan":
+            img = self.G_ema(z, self.grid_labels, self.grid_writers)
+        else:
+            img = self.G_ema(z, self.grid_labels, noise_mode="const")
+        return image_grid(img.numpy(), cols=8, scale=3)
+
+    # ----- saving and resuming --------------------------------------------------------------
+    def save(self, path, extra: dict | None = None) -> None:
+        save_checkpoint(path, self.step_index,
+                        {"model": self.mc.to_dict(), "train": asdict(self.tc)},
+                        modules={"G": self.G, "D": self.D, "G_ema": self.G_ema},
+                        optimizers={"G": self.opt_G, "D": self.opt_D}, rng=self.rng,
+                        extra=extra)
+
+    def restore(self, ckpt) -> None:
+        ckpt.restore(modules={"G": self.G, "D": self.D, "G_ema": self.G_ema},
+                     optimizers={"G": self.opt_G, "D": self.opt_D}, rng=self.rng)
+        for m in (self.G, self.D, self.G_ema):
+            m.to(self.tc.device)
+        self.step_index = ckpt.step
+
+
+def model_config_from_args(args, num_classes: int, num_writers: int, charset: str) -> ModelConfig:
+    mc = preset(args.preset)
+    changes = {}
+    if args.model:
+        changes["model"] = args.model
+    if args.res:
+        changes["res"] = args.res
+    if args.w_dim:
+        changes["w_dim"] = changes["z_dim"] = args.w_dim
+    mc = mc.replace(**changes)
+    conditioning = args.conditioning or mc.conditioning
+    writer_rows = num_writers if (mc.model == "condgan" and args.writers) else 0
+    if mc.model == "condgan":
+        classes = num_classes if conditioning != "none" or args.conditioning is None else 0
+        return mc.replace(num_classes=classes, num_writers=writer_rows, conditioning="none",
+                          charset=charset)
+    classes = num_classes if conditioning != "none" else 0
+    return mc.replace(conditioning=conditioning, num_classes=classes, charset=charset)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m minigan.train",
+        description="Train a handwriting GAN. With no arguments: a small content-conditioned "
+                    "StyleGAN2 on the built-in writers, a few minutes on a laptop CPU.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", choices=["condgan", "stylegan", "stylegan2"], default=None,
+                   help="model family (default: the preset's)")
+    p.add_argument("--preset", default="sg2-16-small",
+                   help="architecture preset: sg2-16-small, sg2-16-bench, sg2-32-bench, sg-16, condgan-32")
+    p.add_argument("--data", default="builtin",
+                   help="builtin, mnist, chars74k, omniglot (in $MINIGAN_DATA) or a path (.npz, IDX, CSV, folder)")
+    p.add_argument("--chars", default="", help="train on these characters only, e.g. 0123456789")
+    p.add_argument("--res", type=int, choices=[16, 32], default=None, help="output resolution")
+    p.add_argument("--w-dim", type=int, choices=[256, 128, 64], default=None, help="size of W (and Z)")
+    p.add_argument("--conditioning", choices=["none", "embed", "content"], default=None,
+                   help="style models: how the character is given (default: the preset's)")
+    p.add_argument("--writers", action="store_true", help="CondGAN: condition on writer ids too")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--kimg", type=float, default=None,
+                   help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
+                        "with --resume, a larger value extends the run)")
+    p.add_argument("--tick-kimg", type=float, default=2.0, help="grid, log and checkpoint interval")
+    p.add_argument("--lr", type=float, default=0.0025)
+    p.add_argument("--r1-gamma", type=float, default=0.2)
+    p.add_argument("--r1-interval", type=int, default=16)
+    p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
+    p.add_argument("--out", default="runs/default", help="run folder (checkpoint, grids, logs)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    return p
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run(args) -> int:
+    out = Path(args.out)
+    ckpt_path = out / "checkpoint.npz"
+    if args.resume:
+        try:
+            ckpt = load_checkpoint(ckpt_path)
+        except CheckpointError as e:
+            _log(f"error: cannot resume: {e}")
+            return 2
+        mc = ModelConfig.from_dict(ckpt.config["model"])
+        tc = TrainConfig.from_dict(ckpt.config["train"])
+        tc.kimg = args.kimg if args.kimg is not None else tc.kimg   # --kimg extends a run
+        data = prepare_data(tc, mc.res)
+        trainer = Trainer(mc, tc, data)
+        trainer.restore(ckpt)
+        _log(f"resumed {ckpt_path} at step {trainer.step_index}")
+    else:
+        if ckpt_path.exists():
+            _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")
+            return 2
+        tc = TrainConfig(data=args.data, batch=args.batch,
+                         kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
+                         tick_kimg=args.tick_kimg, lr=args.lr, r1_gamma=args.r1_gamma,
+                         r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
+                         device=args.device, chars=args.chars)
+        parse_policy(tc.augment)
+        mc0 = preset(args.preset)
+        data = prepare_data(tc, args.res or mc0.res)
+        images, labels, writers, charset = data
+        classes = "".join(charset[c] for c in np.unique(labels))
+        num_writers = int(writers.max()) + 1 if writers is not None else 0
+        if args.writers and writers is None:
+            raise ValueError(f"--writers: dataset {tc.data} has no writer ids")
+        mc = model_config_from_args(args, len(charset), num_writers, charset)
+        trainer = Trainer(mc, tc, data)
+        _log(f"{mc.model} {mc.res}x{mc.res} w={mc.w_dim} conditioning={mc.conditioning} on "
+             f"{tc.data}: {len(images)} glyphs of {len(classes)} characters; "
+             f"G {trainer.G.num_parameters():,} / D {trainer.D.num_parameters():,} parameters")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "grids").mkdir(exist_ok=True)
+    total_steps = math.ceil(tc.kimg * 1000 / tc.batch)
+    tick_steps = max(1, round(tc.tick_kimg * 1000 / tc.batch))
+
+    stop = {"now": False}
+
+    def interrupt(signum, frame):
+        if stop["now"]:
+            raise KeyboardInterrupt
+        stop["now"] = True
+        _log("interrupted: finishing this step, then checkpointing (Ctrl-C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    start, start_step = time.perf_counter(), trainer.step_index
+    recent = []
+    try:
+        while trainer.step_index < total_steps and not stop["now"]:
+            try:
+                stats = trainer.step()
+            except TrainingDiverged as e:
+                _log(f"error: training diverged at {e}; the last good checkpoint "
+                     f"({ckpt_path}, step {load_checkpoint(ckpt_path).step if ckpt_path.exists() else 'none'}) is kept")
+                return 3
+            recent.append(stats)
+            done = trainer.step_index
+            if done % tick_steps == 0 or done == total_steps or stop["now"]:
+                elapsed = time.perf_counter() - start
+                rate = (done - start_step) / max(elapsed, 1e-9)
+                eta = (total_steps - done) / max(rate, 1e-9)
+                mean = {k: float(np.mean([s[k] for s in recent if k in s]))
+                        for k in recent[-1] if any(k in s for s in recent)}
+                recent = []
+                kimg = done * tc.batch / 1000
+                record = {"step": done, "kimg": round(kimg, 3), "seconds": round(elapsed, 1),
+                          "it_per_s": round(rate, 3), **{k: round(v, 5) for k, v in mean.items()}}
+                with open(out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                grid = trainer.sample_grid()
+                save_atomic(grid, out / "grids" / f"grid_{done:07d}.png")
+                save_atomic(grid, out / "samples.png")
+                frames = [Image.open(p).convert("L") for p in sorted((out / "grids").glob("grid_*.png"))]
+                save_gif(frames, out / "progress.gif")
+                trainer.save(ckpt_path)
+                losses = "  ".join(f"{k} {v:.4f}" for k, v in mean.items())
+                _log(f"kimg {kimg:7.2f}/{tc.kimg:g}  step {done}/{total_steps}  {rate:.2f} it/s  "
+                     f"ETA {eta / 60:.1f} min  {losses}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop["now"]:
+        _log(f"stopped at step {trainer.step_index}; resume with --resume --out {out}")
+        return 130
+    _log(f"done: {out / 'samples.png'}, {out / 'progress.gif'}, {ckpt_path}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

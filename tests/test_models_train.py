@@ -1,0 +1,168 @@
+"""Models' shapes in every mode, and the training job: finite losses, exact resume, clear errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan.checkpoint import load_checkpoint, save_checkpoint
+from minigan.models import ModelConfig, add_writer, build_models, preset
+from minigan.train import TrainConfig, Trainer, TrainingDiverged, main
+
+TINY = dict(z_dim=16, w_dim=16, mapping_layers=1,
+            g_channels={4: 16, 8: 12, 16: 8, 32: 8}, d_channels={32: 8, 16: 8, 8: 12, 4: 16})
+
+
+def tiny(model="stylegan2", res=16, **kw) -> ModelConfig:
+    return ModelConfig(model=model, res=res, **{**TINY, **kw})
+
+
+def z(n, dim, seed=0):
+    return mg.tensor(np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32))
+
+
+@pytest.mark.parametrize("model", ["stylegan", "stylegan2"])
+@pytest.mark.parametrize("res", [16, 32])
+@pytest.mark.parametrize("conditioning", ["none", "embed", "content"])
+def test_style_model_shapes(model, res, conditioning):
+    classes = 0 if conditioning == "none" else 5
+    cfg = tiny(model, res, conditioning=conditioning, num_classes=classes)
+    G, D = build_models(cfg)
+    labels = np.array([0, 4, 2]) if classes else None
+    img = G(z(3, cfg.z_dim), labels)
+    assert img.shape == (3, 1, res, res)
+    assert D(img, labels).shape == (3,)
+    assert G.num_ws == {16: 6, 32: 8}[res]
+    ws = G.ws_from_w(G.mapping(z(3, cfg.z_dim), labels if conditioning == "embed" else None))
+    assert ws.shape == (3, G.num_ws, cfg.w_dim)
+
+
+@pytest.mark.parametrize("w_dim", [256, 128, 64])
+def test_w_sizes(w_dim):
+    cfg = preset("sg2-16-small").replace(w_dim=w_dim, z_dim=w_dim, num_classes=3)
+    G, _ = build_models(cfg)
+    assert G.mapping(z(2, w_dim)).shape == (2, w_dim)
+
+
+def test_condgan_with_writers_and_a_new_writer_row():
+    cfg = tiny("condgan", 32, conditioning="none", num_classes=4, num_writers=3)
+    G, D = build_models(cfg)
+    img = G(z(2, cfg.z_dim), np.array([0, 3]), np.array([2, 1]))
+    assert img.shape == (2, 1, 32, 32)
+    assert D(img, np.array([0, 3]), np.array([2, 1])).shape == (2,)
+    new = add_writer(G, D)
+    assert new == 3
+    out = G(z(2, cfg.z_dim), np.array([0, 1]), np.array([3, 3]))
+    assert out.shape == (2, 1, 32, 32) and np.isfinite(out.numpy()).all()
+
+
+def test_content_conditioning_keeps_the_character_out_of_w():
+    """Under content conditioning the mapping network never sees the label."""
+    cfg = tiny(conditioning="content", num_classes=5)
+    G, _ = build_models(cfg)
+    assert G.mapping.num_classes == 0
+    zz = z(2, cfg.z_dim)
+    a, b = G(zz, np.array([0, 0]), noise_mode="const"), G(zz, np.array([1, 1]), noise_mode="const")
+    assert not np.allclose(a.numpy(), b.numpy())
+
+
+def test_bad_model_config_is_a_clear_error():
+    with pytest.raises(ValueError, match="res must be 16 or 32"):
+        ModelConfig(res=24)
+    with pytest.raises(ValueError, match="needs num_classes"):
+        build_models(tiny(conditioning="content", num_classes=0))
+    G, D = build_models(tiny(conditioning="none"))
+    with pytest.raises(ValueError, match="discriminator expects"):
+        D(mg.tensor(np.zeros((2, 1, 32, 32), dtype=np.float32)))
+
+
+def _data(n=64, classes=4, res=16, seed=0):
+    rng = np.random.default_rng(seed)
+    images = np.tanh(rng.standard_normal((n, 1, res, res))).astype(np.float32)
+    return images, rng.integers(0, classes, n), rng.integers(0, 3, n), "abcd"
+
+
+def _trainer(seed=0, model="stylegan2", **kw):
+    cfg = tiny(model, conditioning="none" if model == "condgan" else "content", num_classes=4,
+               **({"num_writers": 3} if model == "condgan" else {}))
+    tc = TrainConfig(batch=4, r1_interval=2, seed=seed, **kw)
+    return Trainer(cfg, tc, _data())
+
+
+@pytest.mark.parametrize("model", ["stylegan2", "stylegan", "condgan"])
+def test_a_few_training_steps_have_finite_losses(model):
+    trainer = _trainer(model=model, augment="translation,cutout,scale")
+    for _ in range(3):
+        stats = trainer.step()
+        assert all(np.isfinite(v) for v in stats.values())
+    assert "r1" in stats or trainer.step_index % 2 == 1
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    straight = _trainer()
+    expected = [straight.step() for _ in range(4)]
+
+    first = _trainer()
+    got = [first.step() for _ in range(2)]
+    first.save(tmp_path / "ck.npz")
+    second = _trainer(seed=99)  # a different seed: everything must come from the checkpoint
+    second.restore(load_checkpoint(tmp_path / "ck.npz"))
+    got += [second.step() for _ in range(2)]
+    assert got == expected
+    for k, v in straight.G_ema.state_dict().items():
+        assert np.array_equal(v, second.G_ema.state_dict()[k]), k
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    trainer = _trainer()
+    trainer.D.out.weight.data[:] = np.nan
+    with pytest.raises(TrainingDiverged, match="loss_d"):
+        trainer.step()
+
+
+def test_cli_bad_arguments_are_clear_errors(tmp_path, capsys):
+    assert main(["--data", str(tmp_path / "nothing.npz"), "--out", str(tmp_path / "r")]) == 2
+    assert "nothing.npz" in capsys.readouterr().err
+    assert main(["--resume", "--out", str(tmp_path / "missing")]) == 2
+    with pytest.raises(SystemExit):
+        main(["--res", "24"])
+    with pytest.raises(SystemExit):
+        main(["--model", "gan9000"])
+    run = tmp_path / "existing"
+    run.mkdir()
+    save_checkpoint(run / "checkpoint.npz", 1, {})
+    assert main(["--out", str(run)]) == 2
+
+
+def test_cli_run_interrupt_and_resume(tmp_path):
+    """A real run of the job: grids, GIF, metrics, checkpoint; Ctrl-C checkpoints; --resume goes on."""
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "minigan.train", "--out", str(out), "--kimg", "50",
+            "--tick-kimg", "0.032", "--batch", "8", "--chars", "0123"]
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 240
+    while not (out / "metrics.jsonl").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 130, output
+    assert "resume with --resume" in output
+    ckpt = load_checkpoint(out / "checkpoint.npz")
+    assert ckpt.step >= 4
+    for name in ("samples.png", "progress.gif", "metrics.jsonl"):
+        assert (out / name).is_file()
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert {"kimg", "it_per_s", "loss_d", "loss_g"} <= set(record)
+
+    extend = (ckpt.step + 2) * 8 / 1000
+    result = subprocess.run(args[:3] + ["--resume", "--out", str(out), "--kimg", str(extend)],
+                            capture_output=True, text=True, env=env, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert load_checkpoint(out / "checkpoint.npz").step == ckpt.step + 2
