@@ -166,3 +166,28 @@ def test_cli_run_interrupt_and_resume(tmp_path):
                             capture_output=True, text=True, env=env, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     assert load_checkpoint(out / "checkpoint.npz").step == ckpt.step + 2
+
+
+def test_generate_grid_and_mixing_grid(tmp_path):
+    from minigan.generate import load_generator, main as generate_main, mix_ws
+
+    trainer = _trainer()
+    trainer.charset = "abcd"
+    trainer.mc.charset = "abcd"
+    trainer.save(tmp_path / "checkpoint.npz")
+    G, cfg = load_generator(tmp_path)
+    assert cfg.num_classes == 4
+    assert generate_main(["--ckpt", str(tmp_path), "--n", "6", "--chars", "ab",
+                          "--out", str(tmp_path / "g.png")]) == 0
+    assert generate_main(["--ckpt", str(tmp_path), "--mix", "--rows", "3", "--chars", "c",
+                          "--crossover", "3", "--out", str(tmp_path / "m.png")]) == 0
+    from PIL import Image
+    assert Image.open(tmp_path / "m.png").size == (4 * (4 * 18 + 2), 4 * (4 * 18 + 2))
+    assert generate_main(["--ckpt", str(tmp_path), "--chars", "xyz",
+                          "--out", str(tmp_path / "bad.png")]) == 2
+    assert not (tmp_path / "bad.png").exists()
+
+    rows = mg.tensor(np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1))
+    cols = mg.tensor(-np.arange(1, 2 * 3 + 1, dtype=np.float32).reshape(2, 3, 1))
+    mixed = mix_ws(rows, cols, 1).numpy()[:, :, 0]     # [4, 3]
+    assert mixed[1].tolist() == [0.0, -5.0, -6.0]      # row 0's first style, col 1's others
