@@ -89,7 +89,7 @@ class GlyphDataset:
         return "".join(self.charset[i] for i in self.labels)
 
     def subset(self, index_or_mask) -> GlyphDataset:
-        index = np.asarray(index_or_mask)
+        index = index_or_mask if isinstance(index_or_mask, slice) else np.asarray(index_or_mask)
         return GlyphDataset(
             self.images[index],
             self.labels[index],

@@ -56,7 +56,7 @@ def place_matrix(n_in: int, size: int, scale: float, offset: float) -> np.ndarra
     if scale <= 1:
         lo = np.maximum(offset + j * scale, i)
         hi = np.minimum(offset + (j + 1) * scale, i + 1)
-        return np.clip(hi - lo, 0, None).astype(np.float32) / scale
+        return np.clip(hi - lo, 0, None).astype(np.float32)  # share of output pixel i that j covers
     x = (i + 0.5 - offset) / scale - 0.5  # input coordinate of each output pixel centre
     w = np.clip(1 - np.abs(x - j), 0, None)
     return (w * ((x > -1) & (x < n_in))).astype(np.float32)
