@@ -134,11 +134,8 @@ def load_idx_folder(folder, split: str | None = None) -> GlyphDataset:
     found = sorted(p for p in folder.iterdir() if "images-idx3" in p.name)
     if not found:
         raise FileNotFoundError(f"{folder}: no *-images-idx3-ubyte[.gz] files")
-    parts = []
-    for p in found:
-        part = "test" if ("t10k" in p.name or "test" in p.name) else "train"
-        if split in (None, part):
-            parts.append(load_idx(p))
+    part = {p: "test" if ("t10k" in p.name or "test" in p.name) else "train" for p in found}
+    parts = [load_idx(p) for p in sorted(found, key=lambda p: part[p] == "test") if split in (None, part[p])]
     if not parts:
         raise ValueError(f"{folder}: no IDX files for split {split!r}")
     return GlyphDataset.concat(parts, source=str(folder))
