@@ -6,6 +6,7 @@ import pytest
 import minigan
 from minigan import Tensor, grad
 from minigan.ops import _conv_numba, last_path
+from minigan.ops._im2col import im2col
 from minigan.ops.conv2d import conv2d, conv_transpose2d
 from minigan.testing import gradcheck
 
@@ -120,16 +121,22 @@ def test_fast_path_is_deterministic():
             assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 1), (2, 3), (3, 2)])
-def test_col2im_is_the_adjoint_of_im2col(stride, padding):
-    """<im2col(x), c> = <x, col2im(c)> in float64, and both kernels are deterministic."""
+@pytest.mark.parametrize("h,w,stride,padding", [
+    (11, 8, 1, 0), (11, 8, 1, 1), (11, 8, 2, 1), (11, 8, 2, 3), (11, 8, 3, 2),
+    (2, 1, 1, 1), (1, 4, 1, 1), (1, 2, 1, 2), (3, 1, 2, 1)])
+def test_col2im_is_the_adjoint_of_im2col(h, w, stride, padding):
+    """im2col equals the reference's columns, <im2col(x), c> = <x, col2im(c)> in float64, and
+    both kernels are deterministic. Tiny planes put most taps in the padding (im2col's
+    one-run copy must not wrap)."""
     rng = np.random.default_rng(5)
-    n, c, h, w, k = 3, 5, 11, 8, 3
+    n, c, k = 3, 5, 3
     ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
     x = rng.standard_normal((n, c, h, w))
     cols_in = rng.standard_normal((c, k, k, n, ho, wo))
     cols = _conv_numba.im2col(x, np.empty_like(cols_in), stride, padding)
     back = _conv_numba.col2im(cols_in, np.empty_like(x), stride, padding)
+    reference = im2col(x, k, k, stride, padding)                           # [N, C, k, k, Ho, Wo]
+    assert np.array_equal(cols, reference.transpose(1, 2, 3, 0, 4, 5))
     np.testing.assert_allclose((cols * cols_in).sum(), (x * back).sum(), rtol=1e-12)
     assert np.array_equal(cols, _conv_numba.im2col(x, np.empty_like(cols_in), stride, padding))
     assert np.array_equal(back, _conv_numba.col2im(cols_in, np.empty_like(x), stride, padding))
