@@ -1,5 +1,6 @@
 """The built-in procedural handwriting: determinism, speed, legibility, and style factors that can
 be measured back from the images (what a style-capture test of a trained model relies on)."""
+
 import time
 
 import numpy as np
@@ -91,8 +92,10 @@ def test_every_character_is_legible_to_new_writers():
         train, test = ds.subset(ds.writers < 20), ds.subset(ds.writers >= 20)
         pred = knn_predict(train, test)
         per_class = np.array([(pred[test.labels == c] == c).mean() for c in range(62)])
-        print(f"normalize={normalize}: mean {per_class.mean():.3f}, worst",
-              [(CHARSET_62[c], round(per_class[c], 2)) for c in np.argsort(per_class)[:6]])
+        print(
+            f"normalize={normalize}: mean {per_class.mean():.3f}, worst",
+            [(CHARSET_62[c], round(per_class[c], 2)) for c in np.argsort(per_class)[:6]],
+        )
         # Normalised glyphs lose size, so O/o, C/c, S/s, V/v, W/w, X/x, Z/z look alike, as in any
         # MNIST-style set; with the true size kept every character stands apart.
         assert per_class.mean() >= mean_min and per_class.min() >= class_min

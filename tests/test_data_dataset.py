@@ -1,4 +1,5 @@
 """GlyphDataset and the image transforms: shapes, round trips, and the properties that make them useful."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Readers on real data from MINIGAN_DATA, and on files written here in each format from real arrays."""
+
 import gzip
 import hashlib
 import urllib.error
@@ -207,7 +208,12 @@ def test_mnist_download_checks_and_offline_message(mnist_part, tmp_path, monkeyp
 
     # Files already in place with the right checksums are used as they are and converted.
     images, labels = mnist_part
-    parts = {"train-images": images[:2000], "train-labels": labels[:2000], "t10k-images": images[2000:], "t10k-labels": labels[2000:]}
+    parts = {
+        "train-images": images[:2000],
+        "train-labels": labels[:2000],
+        "t10k-images": images[2000:],
+        "t10k-labels": labels[2000:],
+    }
     sums = {}
     for stem, array in parts.items():
         name = f"{stem}-idx{3 if 'images' in stem else 1}-ubyte.gz"

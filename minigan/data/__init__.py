@@ -7,6 +7,7 @@
 
 Every image is uint8 white ink on black (MNIST convention). See `python -m minigan.data --help`.
 """
+
 from .builtin import builtin_glyphs
 from .dataset import CHARSET_62, GlyphDataset
 from .readers import download_mnist, load, load_csv, load_folder, load_idx, load_npz, read_idx, write_csv, write_idx
@@ -28,6 +29,7 @@ __all__ = [
     "CHARSET_62",
     "GlyphDataset",
     "adaptive_binarize",
+    "despeckle",
     "builtin_glyphs",
     "download_mnist",
     "extract_sheets",
@@ -38,6 +40,7 @@ __all__ = [
     "load_idx",
     "load_npz",
     "make_template",
+    "normalize_batch",
     "normalize_glyph",
     "otsu_binarize",
     "otsu_threshold",

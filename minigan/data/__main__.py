@@ -1,4 +1,5 @@
 """Command line for minigan's data layer: python -m minigan.data <command> --help."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,8 @@ from .sheets import extract_sheets, make_template
 
 EPILOG = """examples:
   python -m minigan.data template --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ --rows 10 --out sheet.png
-  python -m minigan.data extract scan1.jpg scan2.jpg --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ --out mine.npz --preview mine.png
+  python -m minigan.data extract scan1.jpg scan2.jpg --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ \
+      --out mine.npz --preview mine.png
   python -m minigan.data info mnist
   python -m minigan.data preview chars74k --out grid.png
 
@@ -36,7 +38,10 @@ def _extract(args) -> None:
         print(f"warning: {w.message}", file=sys.stderr)
     ds.save(args.out)
     empties = len(ds.meta["empty_cells"])
-    print(f"wrote {args.out}: {len(ds)} glyphs of {len(ds.charset)} characters from {len(args.sheets)} sheet(s), {empties} empty cell(s)")
+    print(
+        f"wrote {args.out}: {len(ds)} glyphs of {len(ds.charset)} characters "
+        f"from {len(args.sheets)} sheet(s), {empties} empty cell(s)"
+    )
     if args.preview:
         extraction_sheet(ds).save(args.preview)
         print(f"wrote {args.preview}: check every glyph, its label and its (row,col) by eye")
@@ -55,14 +60,24 @@ def _info(args) -> None:
     for name, value in sorted(ds.extra.items()):
         print(f"extra      {name} {value.dtype} {value.shape}")
     if "empty_cells" in ds.meta:
-        print(f"empty      {len(ds.meta['empty_cells'])} cell(s) (sheet,row,col): {ds.meta['empty_cells'].tolist()[:20]}")
+        print(
+            f"empty      {len(ds.meta['empty_cells'])} cell(s) (sheet,row,col): {ds.meta['empty_cells'].tolist()[:20]}"
+        )
 
 
 def _preview(args) -> None:
-    ds = builtin_glyphs(n_writers=args.writers, per_char=4) if args.name == "builtin" else load(args.name, split=args.split)
-    img = contact_sheet(ds, per_class=args.per_class, max_classes=args.max_classes, scale=args.scale, writer=args.writer)
+    ds = (
+        builtin_glyphs(n_writers=args.writers, per_char=4)
+        if args.name == "builtin"
+        else load(args.name, split=args.split)
+    )
+    img = contact_sheet(
+        ds, per_class=args.per_class, max_classes=args.max_classes, scale=args.scale, writer=args.writer
+    )
     img.save(args.out)
-    print(f"wrote {args.out}: {min(ds.num_classes, args.max_classes)} classes x {args.per_class} samples from {ds.source}")
+    print(
+        f"wrote {args.out}: {min(ds.num_classes, args.max_classes)} classes x {args.per_class} samples from {ds.source}"
+    )
 
 
 def _download(args) -> None:
@@ -82,10 +97,13 @@ def main(argv=None) -> None:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    p = sub.add_parser("template", help="make a printable A4 sheet to write on",
-                       description="Render an A4 sheet: a grid of boxes with a light-grey guide letter and baseline "
-                                   "in each. Print it, write one character per box, scan or photograph it, then run "
-                                   "`extract` with the same --chars.")
+    p = sub.add_parser(
+        "template",
+        help="make a printable A4 sheet to write on",
+        description="Render an A4 sheet: a grid of boxes with a light-grey guide letter and baseline "
+        "in each. Print it, write one character per box, scan or photograph it, then run "
+        "`extract` with the same --chars.",
+    )
     p.add_argument("--chars", required=True, help="characters to write, filled into cells row by row, repeating")
     p.add_argument("--rows", type=int, required=True, help="rows of boxes")
     p.add_argument("--cols", type=int, default=8, help="boxes per row (default 8)")
@@ -93,27 +111,37 @@ def main(argv=None) -> None:
     p.add_argument("--out", required=True, help="output PNG")
     p.set_defaults(run=_template)
 
-    p = sub.add_parser("extract", help="cut the glyphs out of scanned or photographed sheets",
-                       description="Find the printed grid on each sheet (rotated, unevenly lit, phone photos and "
-                                   "plain grids are fine), cut out every cell, and save the handwriting as an .npz "
-                                   "dataset. Cells are labelled row by row over --chars, repeating; empty cells are "
-                                   "reported, not filled.")
+    p = sub.add_parser(
+        "extract",
+        help="cut the glyphs out of scanned or photographed sheets",
+        description="Find the printed grid on each sheet (rotated, unevenly lit, phone photos and "
+        "plain grids are fine), cut out every cell, and save the handwriting as an .npz "
+        "dataset. Cells are labelled row by row over --chars, repeating; empty cells are "
+        "reported, not filled.",
+    )
     p.add_argument("sheets", nargs="+", help="scans or photos (PNG, JPEG, ...), one dataset from all of them")
     p.add_argument("--chars", required=True, help="the characters written, row by row, exactly as on the template")
-    p.add_argument("--out", required=True, help="output .npz (images, labels, charset, sheet/row/col/bbox, empty_cells)")
+    p.add_argument(
+        "--out", required=True, help="output .npz (images, labels, charset, sheet/row/col/bbox, empty_cells)"
+    )
     p.add_argument("--preview", help="also write a labelled contact sheet PNG to check by eye")
     p.add_argument("--writer", help="name of the person who wrote the sheets (stored as writer 0)")
     p.add_argument("--size", type=int, default=28, help="glyph size in pixels (default 28)")
     p.set_defaults(run=_extract)
 
-    p = sub.add_parser("info", help="summarise a dataset", description="Print size, classes, writers and ink statistics.")
+    p = sub.add_parser(
+        "info", help="summarise a dataset", description="Print size, classes, writers and ink statistics."
+    )
     p.add_argument("name", help="mnist, chars74k, omniglot, builtin, or a path")
     p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
     p.set_defaults(run=_info)
 
-    p = sub.add_parser("preview", help="write a contact sheet of a dataset",
-                       description="One row per class, random samples of it, dark ink on white: check at a glance "
-                                   "that the glyphs are handwriting, upright and correctly labelled.")
+    p = sub.add_parser(
+        "preview",
+        help="write a contact sheet of a dataset",
+        description="One row per class, random samples of it, dark ink on white: check at a glance "
+        "that the glyphs are handwriting, upright and correctly labelled.",
+    )
     p.add_argument("name", help="mnist, chars74k, omniglot, builtin, or a path")
     p.add_argument("--out", required=True, help="output PNG")
     p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
@@ -124,9 +152,12 @@ def main(argv=None) -> None:
     p.add_argument("--writers", type=int, default=20, help="writers to draw for builtin (default 20)")
     p.set_defaults(run=_preview)
 
-    p = sub.add_parser("download-mnist", help="fetch MNIST and write mnist.npz",
-                       description="Download the four official MNIST files, verify their md5 checksums and write "
-                                   "mnist.npz. Offline, put the four .gz files in the folder yourself and rerun.")
+    p = sub.add_parser(
+        "download-mnist",
+        help="fetch MNIST and write mnist.npz",
+        description="Download the four official MNIST files, verify their md5 checksums and write "
+        "mnist.npz. Offline, put the four .gz files in the folder yourself and rerun.",
+    )
     p.add_argument("--dest", help="folder (default: $MINIGAN_DATA)")
     p.set_defaults(run=_download)
 

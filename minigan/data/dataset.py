@@ -1,4 +1,5 @@
 """The one dataset type every reader, the sheet extractor and the built-in generator return."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

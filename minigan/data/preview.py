@@ -1,4 +1,5 @@
 """Contact sheets: a grid of glyphs with their labels, for checking a dataset by eye."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,12 @@ def font(size: int = 14):
 
 
 def contact_sheet(
-    ds: GlyphDataset, per_class: int = 12, max_classes: int = 62, scale: int = 2, writer: int | None = None, seed: int = 0
+    ds: GlyphDataset,
+    per_class: int = 12,
+    max_classes: int = 62,
+    scale: int = 2,
+    writer: int | None = None,
+    seed: int = 0,
 ) -> Image.Image:
     """One row per class (label at the left), `per_class` random samples of it, black ink on white.
 
@@ -26,7 +32,8 @@ def contact_sheet(
     classes = [c for c in range(ds.num_classes) if np.any(labels == c)][:max_classes]
     h, w = ds.images.shape[1:]
     cell_h, cell_w = h * scale + 2, w * scale + 2
-    label_w = 28
+    named = all(ch.isprintable() and ord(ch) < 0xE000 for ch in ds.charset)
+    label_w = 28 if named else 40  # classes without printable names are shown by number
     sheet = Image.new("L", (label_w + per_class * cell_w, max(1, len(classes)) * cell_h), 255)
     draw = ImageDraw.Draw(sheet)
     f = font(max(10, cell_h // 2))
@@ -34,7 +41,7 @@ def contact_sheet(
         index = np.flatnonzero(labels == c)
         pick = rng.choice(index, min(per_class, len(index)), replace=False)
         ch = ds.charset[c]
-        draw.text((4, row * cell_h + cell_h // 4), ch if ch.isprintable() and ord(ch) < 0xE000 else "?", fill=0, font=f)
+        draw.text((4, row * cell_h + cell_h // 4), ch if named else str(c), fill=0, font=f if named else font(11))
         for col, i in enumerate(pick):
             glyph = Image.fromarray(255 - ds.images[i]).resize((w * scale, h * scale), Image.NEAREST)
             sheet.paste(glyph, (label_w + col * cell_w + 1, row * cell_h + 1))
@@ -63,7 +70,9 @@ def extraction_sheet(ds: GlyphDataset, scale: int = 2) -> Image.Image:
             glyph = Image.fromarray(255 - ds.images[i]).resize((w * scale, h * scale), Image.NEAREST)
             page.paste(glyph.convert("RGB"), (x + 4, y))
             label = ds.charset[ds.labels[i]]
-            draw.text((x + 4, y + h * scale + 2), f"{label}  {ds.extra['row'][i]},{ds.extra['col'][i]}", fill="blue", font=f)
+            draw.text(
+                (x + 4, y + h * scale + 2), f"{label}  {ds.extra['row'][i]},{ds.extra['col'][i]}", fill="blue", font=f
+            )
         for r, c in holes:
             x, y = c * cw, r * ch + 26
             draw.rectangle([x + 4, y, x + 4 + w * scale, y + h * scale], outline="red")

@@ -2,6 +2,7 @@
 
 `load(name_or_path)` dispatches on what it is given; named sets resolve in $MINIGAN_DATA.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -42,6 +43,7 @@ _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0
 
 
 # ---------------------------------------------------------------- IDX
+
 
 def read_idx(path) -> np.ndarray:
     """The array stored in an IDX file (gzipped or not), checked against its header."""
@@ -143,6 +145,7 @@ def load_idx_folder(folder, split: str | None = None) -> GlyphDataset:
 
 # ---------------------------------------------------------------- CSV
 
+
 def load_csv(path, charset: str | None = None) -> GlyphDataset:
     """Rows of `label, 784 pixels` (Kaggle "A-Z handwritten alphabets", MNIST-in-CSV).
 
@@ -181,6 +184,7 @@ def write_csv(path, images: np.ndarray, labels: np.ndarray) -> None:
 
 # ---------------------------------------------------------------- npz
 
+
 def load_npz(path, split: str | None = None) -> GlyphDataset:
     """An .npz with `images` and `labels`, optional `writers`, `charset` (or `classes`), `split`.
 
@@ -214,7 +218,7 @@ def load_npz(path, split: str | None = None) -> GlyphDataset:
     extra = {str(k): z[str(k)] for k in z["extra_keys"]} if "extra_keys" in files else {}
     meta = {str(k): z[str(k)] for k in z["meta_keys"]} if "meta_keys" in files else {}
     if len(images) and has_dark_ink(images[: min(len(images), 256)].reshape(-1, images.shape[2])):
-        warnings.warn(f"{path}: images look like dark ink on light paper; inverting to white on black")
+        warnings.warn(f"{path}: images look like dark ink on light paper; inverting to white on black", stacklevel=2)
         images = 255 - images
     ds = GlyphDataset(images, labels, charset, writers, source, extra, meta)
     if split is not None:
@@ -302,6 +306,7 @@ def load_folder(folder, size: int = 28) -> GlyphDataset:
 
 # ---------------------------------------------------------------- named sets and dispatch
 
+
 def data_dir() -> Path:
     value = os.environ.get(DATA_ENV)
     if not value:
@@ -337,7 +342,9 @@ def load(name_or_path: str, split: str | None = None) -> GlyphDataset:
         return ds
     path = Path(name)
     if not path.exists():
-        raise FileNotFoundError(f"{name}: no such file or folder, and not a named set ({', '.join([*NAMED_SETS, 'builtin'])})")
+        raise FileNotFoundError(
+            f"{name}: no such file or folder, and not a named set ({', '.join([*NAMED_SETS, 'builtin'])})"
+        )
     if path.is_dir():
         if any("images-idx3" in p.name for p in path.iterdir()):
             return load_idx_folder(path, split)
@@ -358,6 +365,7 @@ def load(name_or_path: str, split: str | None = None) -> GlyphDataset:
 
 
 # ---------------------------------------------------------------- MNIST download
+
 
 def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()

@@ -6,6 +6,7 @@ alike; finds the grid as thin straight lines (after undoing the page's rotation)
 line on its own so mild perspective is fine, samples each cell through its four corners, and
 keeps only ink that is clearly darker than the light-grey guides the template prints.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -26,6 +27,7 @@ SPECK_SHARE = 0.03  # blobs with less than this share of a cell's ink are specks
 
 # ---------------------------------------------------------------- template
 
+
 @dataclass
 class Template:
     """A rendered sheet and where its cells are (pixels): cell (r, c) spans
@@ -44,7 +46,9 @@ class Template:
         return x, y, x + self.cell, y + self.cell
 
 
-def make_template(chars: str, rows: int, cols: int = 8, dpi: int = 300, title: str = "minigan handwriting sheet") -> Template:
+def make_template(
+    chars: str, rows: int, cols: int = 8, dpi: int = 300, title: str = "minigan handwriting sheet"
+) -> Template:
     """A4 page: header, a rows x cols grid of square cells, light-grey guide letters and baselines.
 
     Cells are labelled row-major over `chars`, repeating, which is exactly how `extract` reads
@@ -67,10 +71,15 @@ def make_template(chars: str, rows: int, cols: int = 8, dpi: int = 300, title: s
     draw.text((margin, margin * 0.6), title, fill=0, font=font(round(0.22 * dpi)))
     shown = chars if len(chars) <= 64 else chars[:61] + "..."
     small = font(round(0.09 * dpi))
-    draw.text((margin, margin * 0.6 + 0.35 * dpi),
-              "Write one character per box, large and centred, in dark pen or pencil; the grey letter says which.",
-              fill=0, font=small)
-    draw.text((margin, margin * 0.6 + 0.5 * dpi), f"{rows} rows x {cols} columns, row by row: {shown}", fill=0, font=small)
+    draw.text(
+        (margin, margin * 0.6 + 0.35 * dpi),
+        "Write one character per box, large and centred, in dark pen or pencil; the grey letter says which.",
+        fill=0,
+        font=small,
+    )
+    draw.text(
+        (margin, margin * 0.6 + 0.5 * dpi), f"{rows} rows x {cols} columns, row by row: {shown}", fill=0, font=small
+    )
     guide_font = font(round(cell * 0.16))
     dash = max(4, cell // 20)
     for r in range(rows):
@@ -93,6 +102,7 @@ def make_template(chars: str, rows: int, cols: int = 8, dpi: int = 300, title: s
 
 
 # ---------------------------------------------------------------- image helpers
+
 
 def read_sheet(path) -> np.ndarray:
     """A scan or photo as float32 grey [H,W] 0..255 (luminance, so blue ink reads dark)."""
@@ -250,6 +260,7 @@ def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- grid finding
 
+
 @dataclass
 class Grid:
     corners: np.ndarray  # float [rows+1, cols+1, 2] (x, y) in the deskewed image
@@ -318,6 +329,7 @@ def find_grid(dark: np.ndarray, name: str = "sheet") -> Grid:
 
 # ---------------------------------------------------------------- extraction
 
+
 @dataclass
 class SheetResult:
     """What one sheet gave: glyphs [G,28,28] at their cells, and the cells left empty."""
@@ -346,8 +358,12 @@ def extract_sheet(grey: np.ndarray, size: int = 28, name: str = "sheet", min_ink
     for r in range(rows):
         for c in range(cols):
             p00, p01, p10, p11 = corners[r, c], corners[r, c + 1], corners[r + 1, c], corners[r + 1, c + 1]
-            pts = ((1 - u) * (1 - v))[..., None] * p00 + (u * (1 - v))[..., None] * p01 \
-                + ((1 - u) * v)[..., None] * p10 + (u * v)[..., None] * p11
+            pts = (
+                ((1 - u) * (1 - v))[..., None] * p00
+                + (u * (1 - v))[..., None] * p01
+                + ((1 - u) * v)[..., None] * p10
+                + (u * v)[..., None] * p11
+            )
             cells[r, c] = _bilinear(dark, pts[..., 0], pts[..., 1])
     edge = int(np.ceil(grid.thickness)) + 3
     _clear_line_residue(cells, edge)
@@ -398,16 +414,18 @@ def _clean_mask(mask: np.ndarray, min_area: float) -> np.ndarray:
     for lab in np.flatnonzero(keep & (areas < 0.1 * areas.max())):
         ys, xs = np.nonzero(labels == lab)
         y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
-        if (y0 == 0 and y1 < 0.25 * n) or (y1 == n - 1 and y0 > 0.75 * n) or \
-                (x0 == 0 and x1 < 0.25 * n) or (x1 == n - 1 and x0 > 0.75 * n):
+        if (
+            (y0 == 0 and y1 < 0.25 * n)
+            or (y1 == n - 1 and y0 > 0.75 * n)
+            or (x0 == 0 and x1 < 0.25 * n)
+            or (x1 == n - 1 and x0 > 0.75 * n)
+        ):
             keep[lab] = False
     keep[0] = False
     return keep[labels]
 
 
-def extract_sheets(
-    paths, chars: str, writer: str | None = None, size: int = 28
-) -> GlyphDataset:
+def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28) -> GlyphDataset:
     """Glyphs from one or more scanned sheets, labelled row-major over `chars` (repeating).
 
     The dataset's `extra` holds sheet, row, col and bbox for every glyph; `meta["empty_cells"]`
@@ -435,13 +453,14 @@ def extract_sheets(
         if n_cells % len(chars):
             warnings.warn(
                 f"{path}: {rows} x {cols} = {n_cells} cells is not a multiple of the {len(chars)} "
-                f"--chars; labels repeat row-major and the last row stops part-way through them"
+                f"--chars; labels repeat row-major and the last row stops part-way through them",
+                stacklevel=2,
             )
         if len(res.glyphs) == 0:
             raise ValueError(f"{path}: found a {rows} x {cols} grid but every cell is empty")
         if len(res.empty):
             listed = ", ".join(f"({r},{c})" for r, c in res.empty[:20])
-            warnings.warn(f"{path}: {len(res.empty)} empty cell(s) skipped at (row,col) {listed}")
+            warnings.warn(f"{path}: {len(res.empty)} empty cell(s) skipped at (row,col) {listed}", stacklevel=2)
         index = res.cells[:, 0] * cols + res.cells[:, 1]
         images.append(res.glyphs)
         labels.append([charset.index(chars[i % len(chars)]) for i in index])

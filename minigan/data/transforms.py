@@ -3,6 +3,7 @@
 Everything works on white-ink-on-black arrays, uint8 or float, and on single images [H,W] or
 batches [N,H,W] where that makes sense. Pure numpy: these run on whole datasets at once.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -93,7 +94,9 @@ def normalize_glyph(image: np.ndarray, size: int = 28, box: int = 20, threshold:
 
 def normalize_batch(images: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     """normalize_glyph over [N,H,W]; uint8 [N,size,size]."""
-    return np.stack([normalize_glyph(im, size, box) for im in images]) if len(images) else np.zeros((0, size, size), np.uint8)
+    if len(images) == 0:
+        return np.zeros((0, size, size), np.uint8)
+    return np.stack([normalize_glyph(im, size, box) for im in images])
 
 
 def has_dark_ink(image: np.ndarray) -> bool:
