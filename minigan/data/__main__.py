@@ -15,7 +15,7 @@ from .sheets import extract_sheets, make_template
 
 EPILOG = """examples:
   python -m minigan.data template --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ --rows 10 --out sheet.png
-  python -m minigan.data extract scan1.jpg scan2.jpg --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ \
+  python -m minigan.data extract scan1.jpg scan2.jpg --chars ABCDEFGHIJKLMNOPQRSTUVWXYZ \\
       --out mine.npz --preview mine.png
   python -m minigan.data info mnist
   python -m minigan.data preview chars74k --out grid.png
