@@ -250,6 +250,10 @@ def test_bad_inputs_give_clear_errors(tmp_path, glyphs64):
         extract_sheets([path], "ABCD")
     with pytest.raises(ValueError, match="--chars is empty"):
         extract_sheets([path], "")
+    flipped = tmp_path / "flipped.png"
+    save(degrade(sheet, angle=180), flipped)  # labels by position would all be wrong: say so
+    with pytest.warns(UserWarning, match="upside down"):
+        extract_sheets([flipped], "ABC")
 
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")

@@ -351,6 +351,7 @@ def extract_sheet(grey: np.ndarray, size: int = 28, name: str = "sheet", min_ink
     rows, cols = grid.shape
     corners = grid.corners
     n = int(round(np.mean(np.linalg.norm(np.diff(corners, axis=1), axis=-1))))  # cell side in pixels
+    _check_upright(dark, corners, n, name)
     inset = min(0.2, (grid.thickness / 2 + 2) / n)
     t = inset + (1 - 2 * inset) * (np.arange(n) + 0.5) / n  # [n] positions inside the cell, 0..1
     u, v = t[None, :], t[:, None]  # u across (x), v down (y)
@@ -391,6 +392,23 @@ def extract_sheet(grey: np.ndarray, size: int = 28, name: str = "sheet", min_ink
         np.array(empty, np.int64).reshape(-1, 2),
         grid,
     )
+
+
+def _check_upright(dark: np.ndarray, corners: np.ndarray, cell: int, name: str) -> None:
+    """Warn when the writing outside the grid is all below it: a template's header upside down.
+
+    Cells are labelled by position, so a page turned 180 degrees would be silently mislabelled.
+    """
+    x0, x1 = int(max(0, corners[..., 0].min())), int(corners[..., 0].max())
+    top, bottom = int(corners[..., 1].min() - cell // 4), int(corners[..., 1].max() + cell // 4)
+    above = (dark[: max(0, top), x0:x1] > 0.3).sum()
+    below = (dark[max(0, bottom) :, x0:x1] > 0.3).sum()
+    if below > 4 * above + 0.05 * cell * cell:
+        warnings.warn(
+            f"{name}: there is writing below the grid and little above it; if the page is upside down, "
+            "rotate it and extract again (cells are labelled by position)",
+            stacklevel=3,
+        )
 
 
 def _clear_line_residue(cells: np.ndarray, edge: int) -> None:
