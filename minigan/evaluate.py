@@ -1,0 +1,316 @@
+"""Measure a trained generator: FID, KID, conditional accuracy and writer fidelity.
+
+    python -m minigan.evaluate --ckpt runs/default --data mnist --metrics fid,kid,acc --n 10000
+    python -m minigan.evaluate --data mnist                # no --ckpt: the real-vs-real floors only
+
+Every figure is printed beside its real-vs-real floor: the same metric between two real sets
+of the same data (MNIST: test against train; other sets: one half of the writers against the
+other half), so a reader knows what "as good as real" reads. Sample counts are printed too:
+FID is biased and falls as counts grow, so it is only comparable at equal counts (when --n
+differs from the floor's count, FID is also given on a subsample of the floor's size). KID is
+unbiased and needs no such care.
+
+Feature space: the shipped "digits" classifier (MNIST-only data) or "chars" classifier (all
+else); see `python examples/train_feature_nets.py --help`. Generated images are turned into
+28x28 uint8 glyphs by `minigan.metrics.to_glyphs`, and the real glyphs are first taken down to
+the model's resolution and back (`at_resolution`), so both lose the same detail.
+
+Metrics:
+  fid     Fréchet distance of classifier features (generated vs the reference half)
+  kid     unbiased MMD^2 with the cubic kernel, x 1000, mean over 100 subsets of 1000
+  acc     conditional accuracy: the share of samples the classifier reads as the requested
+          character (62-class and case-folded for letters); the floor is the classifier's
+          accuracy on the held-out real glyphs
+  writer  writer fidelity of a writer-conditioned CondGAN: for each of --writers and each
+          character, a sample for that writer is identified against the real writers'
+          centroids (leave-one-character-out), top-1/top-5, beside the real glyph (ceiling)
+          and another writer's real glyph (floor)
+
+The JSON (default RUN/evaluate.json) holds every figure, count and wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .autograd import Tensor, no_grad
+from .checkpoint import CheckpointError, load_checkpoint
+from .data import GlyphDataset, load
+from .metrics import (at_resolution, classifier_accuracy, fid, kid, load_net, to_glyphs,
+                      writer_fidelity)
+from .models import ModelConfig, build_models
+
+METRICS = ("fid", "kid", "acc", "writer")
+
+
+# ---------------------------------------------------------------- the generator side
+
+def load_generator(ckpt_path):
+    """(G_ema in eval mode, its ModelConfig, the run's train config dict) from a checkpoint."""
+    path = Path(ckpt_path)
+    ckpt = load_checkpoint(path / "checkpoint.npz" if path.is_dir() else path)
+    mc = ModelConfig.from_dict(ckpt.config["model"])
+    G, _ = build_models(mc)
+    G.load_state_dict(ckpt.modules["G_ema"])
+    return G.eval(), mc, ckpt.config.get("train", {})
+
+
+@no_grad()
+def sample_glyphs(G, mc: ModelConfig, labels=None, writers=None, n: int | None = None,
+                  seed: int = 0, batch: int = 250) -> np.ndarray:
+    """uint8 [N, 28, 28] glyphs from G for class `labels` [N] (and `writers` [N] for CondGAN).
+
+    Style models sample with constant noise; N comes from labels, or from n when unconditioned.
+    """
+    total = len(labels) if labels is not None else n
+    if total is None:
+        raise ValueError("sample_glyphs needs labels or n")
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(0, total, batch):
+        z = Tensor(rng.standard_normal((min(batch, total - i), mc.z_dim)).astype(np.float32))
+        lab = None if labels is None else np.asarray(labels[i:i + batch])
+        if mc.model == "condgan":
+            wr = None if writers is None else np.asarray(writers[i:i + batch])
+            img = G(z, lab, wr)
+        else:
+            img = G(z, lab, noise_mode="const")
+        out.append(to_glyphs(img.numpy()))                                  # [b, 28, 28]
+    return np.concatenate(out)
+
+
+# ---------------------------------------------------------------- the real side
+
+def real_halves(name: str, n: int, seed: int = 0) -> tuple[GlyphDataset, GlyphDataset, str]:
+    """(reference, held-out, description): two real sets of one distribution.
+
+    MNIST: up to n train images as the reference, up to n test images held out. Other sets:
+    half the writers against the other half (or a random half when writers are unknown).
+    """
+    rng = np.random.default_rng(seed)
+    if name == "mnist":
+        train, test = load("mnist", split="train"), load("mnist", split="test")
+        ref = train.subset(np.sort(rng.choice(len(train), min(n, len(train)), replace=False)))
+        held = test.subset(np.sort(rng.choice(len(test), min(n, len(test)), replace=False)))
+        return ref, held, "MNIST train vs MNIST test"
+    ds = load(name)
+    if ds.writers is not None and len(np.unique(ds.writers)) > 1:
+        ids = np.unique(ds.writers)
+        first = rng.permutation(ids)[: len(ids) // 2]
+        mask = np.isin(ds.writers, first)
+        how = f"{name}: writers split in halves ({len(first)} vs {len(ids) - len(first)})"
+    else:
+        mask = rng.permutation(len(ds)) < len(ds) // 2
+        how = f"{name}: random halves"
+    ref, held = ds.subset(mask), ds.subset(~mask)
+    cap = lambda d: d.subset(np.sort(rng.choice(len(d), min(n, len(d)), replace=False)))  # noqa: E731
+    return cap(ref), cap(held), how
+
+
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, round(time.perf_counter() - start, 2)
+
+
+# ---------------------------------------------------------------- the metrics
+
+def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), n: int = 10000,
+             writers=None, seed: int = 0, log=print) -> dict:
+    """Every requested metric as a dict (figures, floors, counts, seconds); see the module doc."""
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    G = mc = None
+    train_cfg: dict = {}
+    if ckpt is not None:
+        G, mc, train_cfg = load_generator(ckpt)
+    data = data or train_cfg.get("data")
+    if not data:
+        raise ValueError("--data is needed (the checkpoint does not name its data set)")
+    res = mc.res if mc is not None else 28
+    ref, held, how = real_halves(data, n, seed)
+    chars = train_cfg.get("chars") or ""
+    if chars:                                      # the run trained on these characters only
+        keep = [ref.charset.index(c) for c in chars]
+        ref, held = (d.subset(np.isin(d.labels, keep)) for d in (ref, held))
+    digits_only = set(ref.charset) <= set("0123456789")
+    net = load_net("digits" if digits_only else "chars")
+    report = {"data": data, "ckpt": str(ckpt) if ckpt else None, "feature_net": net.meta["name"],
+              "model_res": res, "real_split": how, "n_reference": len(ref), "n_held_out": len(held),
+              "seconds": {}}
+    ref_img, held_img = at_resolution(ref.images, res), at_resolution(held.images, res)
+
+    fake = requested = None
+    if G is not None and set(metrics) & {"fid", "kid", "acc"}:
+        rng = np.random.default_rng(seed)
+        if mc.num_classes:
+            present = np.unique(ref.labels)        # ask for the characters the data has, evenly
+            labels = present[rng.permutation(np.arange(n) % len(present))]
+            model_charset = mc.charset or ref.charset
+            requested = "".join(model_charset[i] for i in labels)
+        else:
+            labels = None
+        writer_ids = None
+        if mc.model == "condgan" and mc.num_writers:
+            writer_ids = rng.integers(0, mc.num_writers, n)
+        fake, report["seconds"]["sampling"] = _timed(
+            sample_glyphs, G, mc, labels, writer_ids, n=n, seed=seed + 1)
+        report["n_generated"] = len(fake)
+
+    if {"fid", "kid"} & set(metrics):
+        (f_ref, f_held), seconds = _timed(lambda: (net.features(ref_img), net.features(held_img)))
+        report["seconds"]["features_real"] = seconds
+        f_fake = None
+        if fake is not None:
+            f_fake, report["seconds"]["features_generated"] = _timed(net.features, fake)
+        if "fid" in metrics:
+            start = time.perf_counter()
+            out = {"floor": fid(f_held, f_ref), "floor_counts": [len(f_held), len(f_ref)]}
+            if f_fake is not None:
+                out.update(value=fid(f_fake, f_ref), counts=[len(f_fake), len(f_ref)])
+                if len(f_fake) > len(f_held):
+                    out["value_at_floor_count"] = fid(f_fake[: len(f_held)], f_ref)
+            report["fid"] = out
+            report["seconds"]["fid"] = round(time.perf_counter() - start, 2)
+        if "kid" in metrics:
+            start = time.perf_counter()
+            mean, std = kid(f_held, f_ref, seed=seed)
+            out = {"floor": mean * 1e3, "floor_std": std * 1e3, "floor_counts": [len(f_held), len(f_ref)],
+                   "scale": 1e3}
+            if f_fake is not None:
+                mean, std = kid(f_fake, f_ref, seed=seed)
+                out.update(value=mean * 1e3, std=std * 1e3, counts=[len(f_fake), len(f_ref)])
+            report["kid"] = out
+            report["seconds"]["kid"] = round(time.perf_counter() - start, 2)
+
+    if "acc" in metrics:
+        start = time.perf_counter()
+        out = {"floor": classifier_accuracy(net, held_img, held.chars())}
+        if fake is not None and requested is None:
+            out["skipped"] = "the model is not class-conditioned"
+        elif fake is not None and not set(requested) <= set(net.charset):
+            out["skipped"] = f"the {net.meta['name']} classifier does not read this charset"
+        elif fake is not None:
+            out["value"] = classifier_accuracy(net, fake, requested)
+        report["acc"] = out
+        report["seconds"]["acc"] = round(time.perf_counter() - start, 2)
+
+    if "writer" in metrics:
+        start = time.perf_counter()
+        report["writer"] = _writer_metric(G, mc, data, writers, seed)
+        report["seconds"]["writer"] = round(time.perf_counter() - start, 2)
+    return report
+
+
+def _writer_metric(G, mc, data: str, writers, seed: int) -> dict:
+    """writer_fidelity with a CondGAN that draws each writer by its training id."""
+    if G is None or mc.model != "condgan" or not mc.num_writers:
+        raise ValueError("the writer metric needs a writer-conditioned CondGAN checkpoint "
+                         "(train with --model condgan --writers); for style models call "
+                         "minigan.metrics.writer_fidelity with an inversion-based make_glyph")
+    ds = load(data)
+    if ds.writers is None:
+        raise ValueError(f"{data} has no writer ids")
+    ids = np.unique(ds.writers)
+    chosen = np.asarray(writers) if writers is not None else ids[-10:]
+    model_charset = mc.charset or ds.charset
+    counter = iter(range(10 ** 9))
+
+    def make_glyph(others: GlyphDataset, char: str) -> np.ndarray:
+        writer = int(others.writers[0])            # the CondGAN knows its writers by id
+        label = np.array([model_charset.index(char)]) if mc.num_classes else None
+        return sample_glyphs(G, mc, label, np.array([writer]), n=1, seed=seed + next(counter))[0]
+
+    return writer_fidelity(make_glyph, ds, chosen, seed=seed)
+
+
+# ---------------------------------------------------------------- printing
+
+def format_table(report: dict) -> str:
+    """The report as a plain-text table: metric, generated, real-vs-real floor, counts."""
+    def counts(pair):
+        return " x ".join(map(str, pair)) if pair else "-"
+
+    def row(name, value, floor, gen_counts, floor_counts):
+        return f"{name:<24}{value:>16}{floor:>16}   {gen_counts} | {floor_counts}"
+
+    lines = [f"data {report['data']} ({report['real_split']}); features: the {report['feature_net']} "
+             f"classifier; real glyphs seen at {report['model_res']}x{report['model_res']}",
+             row("metric", "generated", "real floor", "counts: generated", "floor")]
+    if "fid" in report:
+        f = report["fid"]
+        value = f"{f['value']:.3f}" if "value" in f else "-"
+        lines.append(row("FID", value, f"{f['floor']:.3f}", counts(f.get("counts")), counts(f["floor_counts"])))
+        if "value_at_floor_count" in f:
+            lines.append(row("FID at floor count", f"{f['value_at_floor_count']:.3f}", f"{f['floor']:.3f}",
+                             counts([f["floor_counts"][0], f["counts"][1]]), counts(f["floor_counts"])))
+    if "kid" in report:
+        k = report["kid"]
+        value = f"{k['value']:.3f}±{k['std']:.3f}" if "value" in k else "-"
+        lines.append(row("KID x 1000", value, f"{k['floor']:.3f}±{k['floor_std']:.3f}",
+                         counts(k.get("counts")), counts(k["floor_counts"])))
+    if "acc" in report:
+        a = report["acc"]
+        got = a.get("value", {})
+        for key, name in (("accuracy", "conditional accuracy"), ("accuracy_casefold", "  case-folded")):
+            if key in a["floor"]:
+                value = f"{got[key] * 100:.2f}%" if key in got else a.get("skipped", "-")
+                lines.append(row(name, value, f"{a['floor'][key] * 100:.2f}%", got.get("n", "-"),
+                                 a["floor"]["n"]))
+    if "writer" in report:
+        w = report["writer"]
+        lines.append(f"writer fidelity, {w['writers']} writers, {w['n']} glyphs: generated | real glyph "
+                     f"(ceiling) | another writer's glyph (floor)")
+        for key in ("top1", "top5", "accuracy", "accuracy_casefold"):
+            if key in w["generated"]:
+                lines.append(f"  {key:<22}" + "".join(f"{w[s][key] * 100:>15.1f}%"
+                                                      for s in ("generated", "ceiling", "floor")))
+    lines.append("seconds: " + ", ".join(f"{k} {v:g}" for k, v in report["seconds"].items()))
+    return "\n".join(lines)
+
+
+def _writer_list(text: str) -> list[int]:
+    """'45-54' or '1,5,9' -> ids."""
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m minigan.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", default=None,
+                   help="run folder holding checkpoint.npz (or the file); omit for the floors only")
+    p.add_argument("--data", default=None,
+                   help="mnist, chars74k, builtin, ... (default: the data the run trained on)")
+    p.add_argument("--metrics", default="fid,kid,acc", help=f"comma list of {', '.join(METRICS)}")
+    p.add_argument("--n", type=int, default=10000, help="generated samples (and cap of each real set)")
+    p.add_argument("--writers", type=_writer_list, default=None,
+                   help="writer ids for the writer metric, e.g. 45-54 (default: the last 10)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="JSON report (default: RUN/evaluate.json)")
+    args = p.parse_args(argv)
+    try:
+        report = evaluate(args.ckpt, args.data, [m.strip() for m in args.metrics.split(",") if m.strip()],
+                          args.n, args.writers, args.seed)
+    except (FileNotFoundError, ValueError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(format_table(report))
+    out = args.out or (Path(args.ckpt) / "evaluate.json" if args.ckpt and Path(args.ckpt).is_dir() else None)
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2))
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
