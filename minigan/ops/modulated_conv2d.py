@@ -121,6 +121,9 @@ class _NumbaKernels:
 
 # ----- GPU: kernels/modulated_conv2d.cu -----------------------------------------------------
 
+_PLANE_DOT_THREADS = 256  # PLANE_DOT_THREADS in kernels/modulated_conv2d.cu
+
+
 class _CudaKernels:
     conv = _conv_cuda
 
@@ -137,7 +140,7 @@ class _CudaKernels:
         n, c, h, w = a.shape
         out = xp_of(a).empty((n, c), dtype=a.dtype)
         fn = _conv_cuda.kernel("modulated_conv2d", "plane_dot", a.dtype)
-        fn((n * c,), (256,), (a, b, out, np.int32(h * w)))
+        fn((n * c,), (_PLANE_DOT_THREADS,), (a, b, out, np.int32(h * w)))
         return out
 
     @staticmethod
