@@ -81,7 +81,8 @@ class NoiseInput(Module):
     """Adds per-pixel Gaussian noise scaled by a learned strength (starts at 0).
 
     noise_mode: "random" draws new noise from `rng`; "const" uses a fixed buffer (for
-    inversion and reproducible pictures); "none" adds nothing.
+    reproducible pictures), or `override` when set (inversion optimises its own noise maps,
+    one per glyph); "none" adds nothing.
     """
 
     def __init__(self, resolution: int, rng=None):
@@ -90,12 +91,13 @@ class NoiseInput(Module):
         self.register_buffer(
             "noise_const",
             _rng(rng).standard_normal((1, 1, resolution, resolution)).astype(np.float32))
+        self.override: Tensor | None = None
 
     def forward(self, x: Tensor, noise_mode: str = "random", rng=None) -> Tensor:
         if noise_mode == "none":
             return x
         if noise_mode == "const":
-            noise = self.noise_const
+            noise = self.noise_const if self.override is None else self.override
         elif noise_mode == "random":
             rng = rng if rng is not None else np.random.default_rng()
             n, _, h, w = x.shape
