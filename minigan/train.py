@@ -23,7 +23,7 @@ from . import ops
 from .augment import augment, parse_policy
 from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import load as load_dataset
+from .data import load_spec as load_dataset
 from .images import image_grid, save_atomic, save_gif
 from .models import ModelConfig, build_models, preset
 from .optim import Adam, ema_update
@@ -233,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="sg2-16-small",
                    help="architecture preset: sg2-16-small, sg2-16-bench, sg2-32-bench, sg-16, condgan-32")
     p.add_argument("--data", default="builtin",
-                   help="builtin, mnist, chars74k, omniglot (in $MINIGAN_DATA) or a path (.npz, IDX, CSV, folder)")
+                   help="builtin, mnist, chars74k, omniglot (in $MINIGAN_DATA) or a path (.npz, IDX, CSV, folder); "
+                        "join sources with +, pick a split with :train, writers with @0-44, "
+                        "e.g. chars74k@0-44+builtin")
     p.add_argument("--chars", default="", help="train on these characters only, e.g. 0123456789")
     p.add_argument("--res", type=int, choices=[16, 32], default=None, help="output resolution")
     p.add_argument("--w-dim", type=int, choices=[256, 128, 64], default=None, help="size of W (and Z)")

@@ -12,6 +12,7 @@ from .builtin import builtin_glyphs
 from .dataset import CHARSET_62, GlyphDataset
 from .readers import download_mnist, load, load_csv, load_folder, load_idx, load_npz, read_idx, write_csv, write_idx
 from .sheets import extract_sheets, make_template
+from .spec import load_spec
 from .transforms import despeckle, normalize_batch
 from .transforms import (
     adaptive_binarize,
@@ -39,6 +40,7 @@ __all__ = [
     "load_folder",
     "load_idx",
     "load_npz",
+    "load_spec",
     "make_template",
     "normalize_batch",
     "normalize_glyph",

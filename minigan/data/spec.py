@@ -1,0 +1,49 @@
+"""Several sources as one training set: `chars74k@0-44+builtin`, `mnist:train`.
+
+A spec is parts joined by '+'; each part is `NAME_OR_PATH[:SPLIT][@FIRST-LAST]`, where
+@FIRST-LAST keeps only those writer ids (inclusive). Writer ids are renumbered so that every
+part's writers stay distinct people in the joined set.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .dataset import GlyphDataset
+from .readers import load
+
+_PART = re.compile(r"^(?P<name>.+?)(?::(?P<split>[a-z]+))?(?:@(?P<lo>\d+)-(?P<hi>\d+))?$")
+
+
+def _load_part(part: str) -> GlyphDataset:
+    m = _PART.match(part)
+    if m is None:
+        raise ValueError(f"cannot read the data spec part {part!r}")
+    ds = load(m["name"], m["split"])
+    if m["lo"] is not None:
+        if ds.writers is None:
+            raise ValueError(f"{part}: {m['name']} has no writer ids to select from")
+        lo, hi = int(m["lo"]), int(m["hi"])
+        ds = ds.subset((ds.writers >= lo) & (ds.writers <= hi))
+        if len(ds) == 0:
+            raise ValueError(f"{part}: no glyphs by writers {lo}-{hi}")
+    return ds
+
+
+def load_spec(spec: str) -> GlyphDataset:
+    """One GlyphDataset from a spec (see the module doc); a plain name or path works too."""
+    parts = [p for p in spec.split("+") if p]
+    if not parts:
+        raise ValueError("empty data spec")
+    if len(parts) == 1:
+        return _load_part(parts[0])
+    loaded, offset = [], 0
+    for part in parts:
+        ds = _load_part(part)
+        writers = ds.writers if ds.writers is not None else np.zeros(len(ds), dtype=np.int64)
+        _, dense = np.unique(writers, return_inverse=True)
+        ds.writers = dense.astype(np.int64) + offset
+        offset = int(ds.writers.max()) + 1
+        loaded.append(ds)
+    return GlyphDataset.concat(loaded, source=spec)
