@@ -7,9 +7,14 @@ The library underneath is a small autograd over NumPy (CPU) or CuPy (GPU):
     y = (x * x).sum()
     (gx,) = mg.grad(y, [x])
 """
-from . import backend, ops
-from .autograd import Function, Tensor, backward, enable_grad, grad, is_grad_enabled, no_grad
-from .backend import cuda_available
+from ._threads import apply_default as _apply_thread_default
+
+_apply_thread_default()  # before numpy and numba are imported below
+
+from . import backend, ops  # noqa: E402
+from .autograd import (Function, Tensor, backward, enable_grad, grad,  # noqa: E402
+                       is_grad_enabled, no_grad)
+from .backend import cuda_available  # noqa: E402
 
 __version__ = "0.1.0"
 
