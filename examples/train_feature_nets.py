@@ -11,10 +11,11 @@ check that the shipped file reproduces those figures.
     digits   MNIST train (60k, shifted by up to 2 px); accuracy on the 10k test set.
     chars    Chars74K writers 0-44 + built-in writers (small random affine warps); accuracy on
              Chars74K writers 45-54, 62-class and case-folded 36-class.
-    writers  a writer classifier with a 64-d linear bottleneck over built-in writers, Chars74K
-             writers 0-44 and the 1000 Omniglot writers (shifted by up to 1 px; no warps, since
-             slant and proportions are the style). Scored by leave-one-character-out
-             nearest-centroid writer identification on Chars74K writers 45-54, never seen.
+    writers  a 64-d writer embedding learnt from episodes of 16 writers x 8 shared characters
+             (Chars74K writers 0-44, 200 built-in writers, the 1000 Omniglot writers within
+             their alphabets; shifted by up to 1 px, no warps, since slant and proportions are
+             the style): see `fit_episodes`. Scored by leave-one-character-out nearest-centroid
+             writer identification on Chars74K writers 45-54, never seen.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def fit(net: GlyphNet, images: np.ndarray, labels: np.ndarray, epochs: int, lr: 
             loss.backward()
             opt.step()
             running += loss.item()
-            if (step + 1) % 100 == 0:
+            if (epoch * steps + step + 1) % 100 == 0:
                 log(f"epoch {epoch + 1}/{epochs} step {step + 1}/{steps} loss {running / 100:.4f} "
                     f"{time.perf_counter() - start:.0f}s")
                 running = 0.0
@@ -107,10 +108,10 @@ def shipped(net: GlyphNet, meta: dict, arrays: dict | None = None) -> FeatureNet
 def train_digits(args, log=print) -> FeatureNet:
     train, test = load("mnist", split="train"), load("mnist", split="test")
     net = GlyphNet(10, args.widths, 128, "lrelu", seed=args.seed)
-    seconds = fit(net, train.images, train.labels, args.epochs or 2, args.lr, args.batch,
+    seconds = fit(net, train.images, train.labels, args.epochs or 3, args.lr, args.batch,
                   lambda x, rng: random_affine(x, rng, shift=2.0), args.seed, log=log)
     meta = {"name": "digits", "charset": "0123456789", "trained_on": "MNIST train, 60000 images",
-            "train_seconds": round(seconds, 1), "epochs": args.epochs or 2}
+            "train_seconds": round(seconds, 1), "epochs": args.epochs or 3}
     out = shipped(net, meta)
     acc = classifier_accuracy(out, test.images, test.chars())
     meta.update(eval_set="MNIST test, 10000 images", test_accuracy=acc["accuracy"], test_n=acc["n"])
@@ -134,7 +135,7 @@ def train_chars(args, log=print) -> FeatureNet:
     # Chars74K: 2790 glyphs against 7440 built-in ones; show the real ones 3 times per epoch.
     repeat = np.concatenate([np.full(len(c74_train), 3), np.ones(len(synth), int)])
     net = GlyphNet(62, args.widths, 128, "lrelu", seed=args.seed)
-    epochs = args.epochs or 6
+    epochs = args.epochs or 12
     seconds = fit(net, data.images, data.labels, epochs, args.lr, args.batch,
                   lambda x, rng: random_affine(x, rng, shift=2.0, rotate=10, scale=0.1, shear=0.2),
                   args.seed, repeat, log=log)
@@ -150,27 +151,85 @@ def train_chars(args, log=print) -> FeatureNet:
     return out
 
 
+def fit_episodes(net: GlyphNet, images: np.ndarray, sources: list[list[np.ndarray]], shares, steps: int,
+                 lr: float, writers: int, chars: int, augment, seed: int, scale: float = 8.0,
+                 log=print) -> float:
+    """Train an embedding to tell writers apart by the style they share across characters.
+
+    Each step draws a source (with probabilities `shares`), one of its grids (a set of writers
+    who all wrote the same characters: rows are writers, columns characters, cells image
+    indices), `writers` of the grid's rows and `chars` of its columns. The embeddings are centred per character over the drawn writers (so what a glyph
+    shares with other writers' glyphs of that character cancels), L2-normalised, and each glyph
+    is classified among the drawn writers by its distance to their centroids over the *other*
+    characters: the leave-one-character-out nearest-centroid rule the metric uses, made soft.
+    Returns the wall time in seconds.
+    """
+    rng = np.random.default_rng(seed)
+    opt = Adam(net.parameters(), lr=lr)
+    target = np.tile(np.arange(writers), chars)                              # [M * B], row m*B + b
+    start = time.perf_counter()
+    running = 0.0
+    for step in range(steps):
+        grids = sources[rng.choice(len(sources), p=shares)]
+        grid = grids[rng.integers(len(grids))]
+        rows = rng.choice(grid.shape[0], writers, replace=False)
+        cols = rng.choice(grid.shape[1], chars, replace=False)
+        idx = grid[np.ix_(rows, cols)]                                         # [B, M]
+        opt.param_groups[0]["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
+        x = standardize(augment(images[idx.reshape(-1)], rng))
+        e = net.features(mg.tensor(x)).reshape(writers, chars, -1)            # [B, M, D]
+        e = e - e.mean(axis=0, keepdims=True)                                  # centred per character
+        e = e * mg.ops.rsqrt((e * e).sum(axis=2, keepdims=True) + 1e-8)       # unit length
+        others = (e.sum(axis=1, keepdims=True) - e) * (1.0 / (chars - 1))     # [B, M, D] centroid w/o char m
+        e_m, c_m = e.permute(1, 0, 2), others.permute(1, 0, 2)                 # [M, B, D]
+        # -|e - c|^2 = 2 e.c - |c|^2 - 1: logits over the B writers' centroids, per character.
+        dots = mg.ops.matmul(e_m, c_m.permute(0, 2, 1))                        # [M, B, B']
+        sq = (c_m * c_m).sum(axis=2).reshape(chars, 1, writers)               # [M, 1, B']
+        logits = (dots * 2.0 - sq) * scale
+        loss = mg.ops.cross_entropy(logits.reshape(chars * writers, writers), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        running += loss.item()
+        if (step + 1) % 100 == 0:
+            log(f"step {step + 1}/{steps} loss {running / 100:.4f} {time.perf_counter() - start:.0f}s")
+            running = 0.0
+    return time.perf_counter() - start
+
+
+def writer_grid(ds: GlyphDataset) -> np.ndarray:
+    """[writers, characters] index of a writer's glyph of each character (the last of several)."""
+    ids, chars = np.unique(ds.writers), np.unique(ds.labels)
+    grid = np.full((len(ids), len(chars)), -1)
+    rows, cols = np.searchsorted(ids, ds.writers), np.searchsorted(chars, ds.labels)
+    grid[rows, cols] = np.arange(len(ds))
+    if (grid < 0).any():
+        raise ValueError(f"{ds.source}: not every writer wrote every character")
+    return grid
+
+
 def train_writers(args, log=print) -> FeatureNet:
     c74_train, c74_test = chars74k_split()
-    synth = builtin_glyphs(n_writers=100, per_char=2, seed=200)
+    synth = builtin_glyphs(n_writers=200, per_char=1, seed=200)
     omni = load("omniglot")
-    parts = [c74_train, synth, omni]
-    writer_ids, offset = [], 0
-    for part in parts:                       # one id space: each source's writers after the last
-        writer_ids.append(part.writers + offset)
-        offset += part.num_writers
+    alphabets = [omni.subset(omni.writers // 20 == a) for a in range(50)]  # writer = alphabet*20 + drawer
+    parts = [c74_train, synth, *alphabets]
+    offsets = np.cumsum([0] + [len(p) for p in parts])
+    grids = [writer_grid(p) + o for p, o in zip(parts, offsets)]
     images = np.concatenate([p.images for p in parts])
-    writers = np.concatenate(writer_ids)
-    # Per epoch: Chars74K 4x (its 45 writers are the real Latin handwriting), the rest once.
-    repeat = np.concatenate([np.full(len(c74_train), 4), np.ones(len(synth) + len(omni), int)])
-    net = GlyphNet(offset, args.widths, 64, "linear", seed=args.seed)
-    epochs = args.epochs or 2
-    seconds = fit(net, images, writers, epochs, args.lr, args.batch,
-                  lambda x, rng: random_affine(x, rng, shift=1.0), args.seed, repeat, log=log)
+    sources = [grids[:1], grids[1:2], grids[2:]]               # Chars74K, built-in, Omniglot alphabets
+    c74 = args.c74_share
+    shares = [c74, (1 - c74) / 2, (1 - c74) / 2]
+    net = GlyphNet(0, args.widths, 64, "linear", seed=args.seed)
+    steps = args.steps or 1200
+    seconds = fit_episodes(net, images, sources, shares, steps, args.lr, 16, 8,
+                           lambda x, rng: random_affine(x, rng, shift=1.0), args.seed, log=log)
     meta = {"name": "writers", "charset": CHARSET_62,
-            "trained_on": (f"{offset} writers: Chars74K 0-44 ({len(c74_train)} glyphs), built-in "
-                           f"({len(synth)}), Omniglot ({len(omni)})"),
-            "train_seconds": round(seconds, 1), "epochs": epochs,
+            "trained_on": (f"episodes of 16 writers x 8 characters from Chars74K writers 0-44 "
+                           f"({len(c74_train)} glyphs), 200 built-in writers ({len(synth)}) and the "
+                           f"1000 Omniglot writers ({len(omni)})"),
+            "source_shares": {"chars74k": shares[0], "builtin": shares[1], "omniglot": shares[2]},
+            "train_seconds": round(seconds, 1), "steps": steps,
             "embedding": "features minus the per-character mean (extra/char_mean, from Chars74K "
                          "writers 0-44), then L2-normalised"}
     out = shipped(net, meta)
@@ -190,7 +249,10 @@ TRAINERS = {"digits": train_digits, "chars": train_chars, "writers": train_write
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("net", choices=sorted(TRAINERS), help="which network to train")
-    parser.add_argument("--epochs", type=int, default=None, help="default: digits 2, chars 6, writers 2")
+    parser.add_argument("--epochs", type=int, default=None, help="classifiers: default digits 3, chars 12")
+    parser.add_argument("--steps", type=int, default=None, help="writers: episodes (default 1200)")
+    parser.add_argument("--c74-share", type=float, default=1 / 3,
+                        help="writers: share of episodes from Chars74K (the rest: built-in and Omniglot, evenly)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--widths", type=int, nargs=3, default=(16, 32, 64),

@@ -32,6 +32,7 @@ class GlyphNet(nn.Module):
 
     `act="lrelu"` makes the features a hidden layer (classifiers); `act="linear"` a linear
     bottleneck (the writer embedding, whose geometry the nearest-centroid rule uses).
+    classes=0 leaves out the classifier head (an embedding trained by a metric loss).
     """
 
     def __init__(self, classes: int, widths=(32, 64, 64), dim: int = 128, act: str = "lrelu",
@@ -46,7 +47,7 @@ class GlyphNet(nn.Module):
             nn.Conv2d(c2, c3, 3, rng=rng, equalized=False), nn.LeakyReLU(0.1), nn.AvgPool2d(2),  # [N, c3, 3, 3]
         )
         self.embed = nn.Linear(c3 * 9, dim, rng=rng, equalized=False)
-        self.head = nn.Linear(dim, classes, rng=rng, equalized=False)
+        self.head = nn.Linear(dim, classes, rng=rng, equalized=False) if classes else None
 
     def features(self, x: Tensor) -> Tensor:
         """x [N, 1, 28, 28] standardised -> [N, dim]."""
@@ -55,6 +56,8 @@ class GlyphNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x [N, 1, 28, 28] standardised -> logits [N, classes]."""
+        if self.head is None:
+            raise ValueError("this network is an embedding with no classifier head; use features()")
         return self.head(self.features(x))
 
     def config(self) -> dict:

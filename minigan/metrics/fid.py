@@ -65,7 +65,8 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subs
     """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of each set.
 
     subset_size is capped at the smaller set; the std is across subsets (the spread of one
-    subset's estimate, not the error of the mean, which is smaller).
+    subset's estimate, not the error of the mean, which is smaller; 0 when the subsets are
+    the whole sets).
     """
     a = np.asarray(features_a, np.float64)
     b = np.asarray(features_b, np.float64)
@@ -74,6 +75,8 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subs
     m = min(subset_size, len(a), len(b))
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
+    if m == len(a) == len(b):
+        subsets = 1                          # every "subset" would be the whole of both sets
     rng = np.random.default_rng(seed)
     values = [_mmd2_unbiased(a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)])
               for _ in range(subsets)]
