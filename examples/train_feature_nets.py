@@ -221,7 +221,7 @@ def train_writers(args, log=print) -> FeatureNet:
     c74 = args.c74_share
     shares = [c74, (1 - c74) / 2, (1 - c74) / 2]
     net = GlyphNet(0, args.widths, 64, "linear", seed=args.seed)
-    steps = args.steps or 1200
+    steps = args.steps or 3000
     seconds = fit_episodes(net, images, sources, shares, steps, args.lr, 16, 8,
                            lambda x, rng: random_affine(x, rng, shift=1.0), args.seed, log=log)
     meta = {"name": "writers", "charset": CHARSET_62,
@@ -250,8 +250,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("net", choices=sorted(TRAINERS), help="which network to train")
     parser.add_argument("--epochs", type=int, default=None, help="classifiers: default digits 3, chars 12")
-    parser.add_argument("--steps", type=int, default=None, help="writers: episodes (default 1200)")
-    parser.add_argument("--c74-share", type=float, default=1 / 3,
+    parser.add_argument("--steps", type=int, default=None, help="writers: episodes (default 3000)")
+    parser.add_argument("--c74-share", type=float, default=0.6,
                         help="writers: share of episodes from Chars74K (the rest: built-in and Omniglot, evenly)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch", type=int, default=128)

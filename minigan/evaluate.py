@@ -86,19 +86,25 @@ def sample_glyphs(G, mc: ModelConfig, labels=None, writers=None, n: int | None =
 
 # ---------------------------------------------------------------- the real side
 
-def real_halves(name: str, n: int, seed: int = 0) -> tuple[GlyphDataset, GlyphDataset, str]:
-    """(reference, held-out, description): two real sets of one distribution.
+def real_halves(name: str, n: int, chars: str = "", seed: int = 0) -> tuple[GlyphDataset, GlyphDataset, str]:
+    """(reference, held-out, description): two real sets of one distribution, n at most each.
 
-    MNIST: up to n train images as the reference, up to n test images held out. Other sets:
-    half the writers against the other half (or a random half when writers are unknown).
+    MNIST: train images as the reference, test images held out. Other sets: half the writers
+    against the other half (or random halves when writers are unknown). `chars` keeps only
+    those characters (what a run trained with --chars saw).
     """
     rng = np.random.default_rng(seed)
+
+    def only_chars(d: GlyphDataset) -> GlyphDataset:
+        return d.subset(np.isin(d.labels, [d.charset.index(c) for c in chars])) if chars else d
+
+    def cap(d: GlyphDataset) -> GlyphDataset:
+        return d.subset(np.sort(rng.choice(len(d), min(n, len(d)), replace=False)))
+
     if name == "mnist":
         train, test = load("mnist", split="train"), load("mnist", split="test")
-        ref = train.subset(np.sort(rng.choice(len(train), min(n, len(train)), replace=False)))
-        held = test.subset(np.sort(rng.choice(len(test), min(n, len(test)), replace=False)))
-        return ref, held, "MNIST train vs MNIST test"
-    ds = load(name)
+        return cap(only_chars(train)), cap(only_chars(test)), "MNIST train vs MNIST test"
+    ds = only_chars(load(name))
     if ds.writers is not None and len(np.unique(ds.writers)) > 1:
         ids = np.unique(ds.writers)
         first = rng.permutation(ids)[: len(ids) // 2]
@@ -107,9 +113,7 @@ def real_halves(name: str, n: int, seed: int = 0) -> tuple[GlyphDataset, GlyphDa
     else:
         mask = rng.permutation(len(ds)) < len(ds) // 2
         how = f"{name}: random halves"
-    ref, held = ds.subset(mask), ds.subset(~mask)
-    cap = lambda d: d.subset(np.sort(rng.choice(len(d), min(n, len(d)), replace=False)))  # noqa: E731
-    return cap(ref), cap(held), how
+    return cap(ds.subset(mask)), cap(ds.subset(~mask)), how
 
 
 def _timed(fn, *args, **kwargs):
@@ -121,7 +125,7 @@ def _timed(fn, *args, **kwargs):
 # ---------------------------------------------------------------- the metrics
 
 def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), n: int = 10000,
-             writers=None, seed: int = 0, log=print) -> dict:
+             writers=None, seed: int = 0) -> dict:
     """Every requested metric as a dict (figures, floors, counts, seconds); see the module doc."""
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
@@ -134,11 +138,7 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
     if not data:
         raise ValueError("--data is needed (the checkpoint does not name its data set)")
     res = mc.res if mc is not None else 28
-    ref, held, how = real_halves(data, n, seed)
-    chars = train_cfg.get("chars") or ""
-    if chars:                                      # the run trained on these characters only
-        keep = [ref.charset.index(c) for c in chars]
-        ref, held = (d.subset(np.isin(d.labels, keep)) for d in (ref, held))
+    ref, held, how = real_halves(data, n, train_cfg.get("chars") or "", seed)
     digits_only = set(ref.charset) <= set("0123456789")
     net = load_net("digits" if digits_only else "chars")
     report = {"data": data, "ckpt": str(ckpt) if ckpt else None, "feature_net": net.meta["name"],
@@ -149,11 +149,14 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
     fake = requested = None
     if G is not None and set(metrics) & {"fid", "kid", "acc"}:
         rng = np.random.default_rng(seed)
-        if mc.num_classes:
-            present = np.unique(ref.labels)        # ask for the characters the data has, evenly
-            labels = present[rng.permutation(np.arange(n) % len(present))]
+        if mc.num_classes:                         # ask for the characters the data has, evenly
+            present = "".join(ref.charset[i] for i in np.unique(ref.labels))
             model_charset = mc.charset or ref.charset
-            requested = "".join(model_charset[i] for i in labels)
+            unknown = sorted(set(present) - set(model_charset))
+            if unknown:
+                raise ValueError(f"{data} has characters {''.join(unknown)!r} that the model was not trained on")
+            requested = "".join(present[i] for i in rng.permutation(np.arange(n) % len(present)))
+            labels = np.array([model_charset.index(c) for c in requested])
         else:
             labels = None
         writer_ids = None
