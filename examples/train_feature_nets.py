@@ -6,7 +6,8 @@
 
 Each writes minigan/weights/<name>.npz (float16 weights and a JSON `meta` holding what the net
 was trained on, the figures it reached on held-out data and the training wall time); the tests
-check that the shipped file reproduces those figures.
+check that the shipped file reproduces those figures. On a shared, busy CPU run them with
+NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1: threads fighting over two cores cost 3x here.
 
     digits   MNIST train (60k, shifted by up to 2 px); accuracy on the 10k test set.
     chars    Chars74K writers 0-44 + built-in writers (small random affine warps); accuracy on
@@ -158,10 +159,11 @@ def fit_episodes(net: GlyphNet, images: np.ndarray, sources: list[list[np.ndarra
 
     Each step draws a source (with probabilities `shares`), one of its grids (a set of writers
     who all wrote the same characters: rows are writers, columns characters, cells image
-    indices), `writers` of the grid's rows and `chars` of its columns. The embeddings are centred per character over the drawn writers (so what a glyph
-    shares with other writers' glyphs of that character cancels), L2-normalised, and each glyph
-    is classified among the drawn writers by its distance to their centroids over the *other*
-    characters: the leave-one-character-out nearest-centroid rule the metric uses, made soft.
+    indices), `writers` of the grid's rows and `chars` of its columns. The embeddings are
+    centred per character over the drawn writers (so what a glyph shares with other writers'
+    glyphs of that character cancels), L2-normalised, and each glyph is classified among the
+    drawn writers by its distance to their centroids over the *other* characters: the
+    leave-one-character-out nearest-centroid rule the metric uses, made soft.
     Returns the wall time in seconds.
     """
     rng = np.random.default_rng(seed)

@@ -20,7 +20,9 @@ Metrics:
   kid     unbiased MMD^2 with the cubic kernel, x 1000, mean over 100 subsets of 1000
   acc     conditional accuracy: the share of samples the classifier reads as the requested
           character (62-class and case-folded for letters); the floor is the classifier's
-          accuracy on the held-out real glyphs
+          accuracy on the held-out real glyphs (on chars74k these include writers 0-44, whom
+          the chars classifier trained on; its figure on unseen writers is in
+          minigan.metrics.load_net("chars").meta)
   writer  writer fidelity of a writer-conditioned CondGAN: for each of --writers and each
           character, a sample for that writer is identified against the real writers'
           centroids (leave-one-character-out), top-1/top-5, beside the real glyph (ceiling)
@@ -241,7 +243,7 @@ def format_table(report: dict) -> str:
         return " x ".join(map(str, pair)) if pair else "-"
 
     def row(name, value, floor, gen_counts, floor_counts):
-        return f"{name:<24}{value:>16}{floor:>16}   {gen_counts} | {floor_counts}"
+        return f"{name:<24}{value:>20}{floor:>20}   {gen_counts} | {floor_counts}"
 
     lines = [f"data {report['data']} ({report['real_split']}); features: the {report['feature_net']} "
              f"classifier; real glyphs seen at {report['model_res']}x{report['model_res']}",
@@ -272,7 +274,7 @@ def format_table(report: dict) -> str:
                      f"(ceiling) | another writer's glyph (floor)")
         for key in ("top1", "top5", "accuracy", "accuracy_casefold"):
             if key in w["generated"]:
-                lines.append(f"  {key:<22}" + "".join(f"{w[s][key] * 100:>15.1f}%"
+                lines.append(f"  {key:<22}" + "".join(f"{w[s][key] * 100:>19.1f}%"
                                                       for s in ("generated", "ceiling", "floor")))
     lines.append("seconds: " + ", ".join(f"{k} {v:g}" for k, v in report["seconds"].items()))
     return "\n".join(lines)

@@ -102,7 +102,8 @@ def test_digits_weights_reproduce_their_mnist_test_accuracy(digits, real_data):
     stated = digits.meta["test_accuracy"]
     assert stated >= 0.99
     pick = np.random.default_rng(0).choice(len(test), 2000, replace=False)
-    measured = conditional_accuracy(test.images[pick], "".join(test.chars()[i] for i in pick), digits)
+    chars = test.chars()
+    measured = conditional_accuracy(test.images[pick], "".join(chars[i] for i in pick), digits)
     assert _within(measured["accuracy"], stated, 2000, len(test)), (measured, stated)
 
 
@@ -183,8 +184,8 @@ def test_evaluate_runs_a_checkpoint_end_to_end(tmp_path):
 
     mc = preset("sg2-16-small").replace(num_classes=10, charset="0123456789")
     G, D = build_models(mc)
-    save_checkpoint(tmp_path / "checkpoint.npz", 0, {"model": mc.to_dict(), "train": {"data": "builtin", "chars": "0123456789"}},
-                    modules={"G_ema": G})
+    config = {"model": mc.to_dict(), "train": {"data": "builtin", "chars": "0123456789"}}
+    save_checkpoint(tmp_path / "checkpoint.npz", 0, config, modules={"G_ema": G})
     report = evaluate(tmp_path, metrics=["fid", "kid", "acc"], n=200)
     assert report["n_generated"] == 200 and report["fid"]["counts"][0] == 200
     assert report["fid"]["value"] > report["fid"]["floor"]       # an untrained G is far from real
