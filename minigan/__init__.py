@@ -7,14 +7,16 @@ The library underneath is a small autograd over NumPy (CPU) or CuPy (GPU):
     y = (x * x).sum()
     (gx,) = mg.grad(y, [x])
 """
-from ._threads import apply_default as _apply_thread_default
+from . import _threads
 
-_apply_thread_default()  # before numpy and numba are imported below
+_threads.apply_env_defaults()  # before numpy and numba are imported below
 
 from . import backend, ops  # noqa: E402
 from .autograd import (Function, Tensor, backward, enable_grad, grad,  # noqa: E402
                        is_grad_enabled, no_grad)
 from .backend import cuda_available  # noqa: E402
+
+_threads.apply_runtime()  # for programs that imported numpy before minigan
 
 __version__ = "0.1.0"
 

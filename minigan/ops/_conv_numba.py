@@ -19,16 +19,8 @@ The undecorated functions are the readable spec; the njit'ed ones run.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from numba import njit, prange
-
-# numba's OpenMP workers and BLAS's threads take turns on the same cores, chunk after chunk.
-# OpenMP workers spin after each parallel loop by default and steal the cores from the next
-# matmul (a 5x slowdown measured on 2 cores). Passive waiting must be set before numba
-# starts its pool (its first parallel call); a value the user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 PARALLEL = dict(parallel=True, cache=True, nogil=True)
 
