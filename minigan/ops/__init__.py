@@ -10,12 +10,13 @@ from .loss import cross_entropy, log_softmax, logsumexp
 from .matmul import matmul
 from .pool import avg_pool2d
 from .reduce import max, mean, std, sum, var
+from .modulated_conv2d import modulated_conv2d
 from .upfirdn2d import downsample2d, setup_filter, upfirdn2d, upsample2d
 from .shape import (broadcast_to, concat, getitem, pad, permute, reshape, stack, sum_to,
                     transpose)
 
 __all__ = [
-    "adain", "bias_act", "upfirdn2d", "upsample2d", "downsample2d", "setup_filter",
+    "adain", "bias_act", "modulated_conv2d", "upfirdn2d", "upsample2d", "downsample2d", "setup_filter",
     "abs", "add", "astype", "avg_pool2d", "broadcast_to", "clamp", "concat", "conv2d",
     "conv_transpose2d", "cross_entropy", "div", "exp", "getitem", "last_path", "leaky_relu",
     "log", "log_softmax", "logsumexp", "matmul", "max", "mean", "mul", "mul_const", "neg", "pad", "permute",
