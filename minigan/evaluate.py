@@ -45,7 +45,8 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .data import GlyphDataset, load
 from .metrics import (at_resolution, classifier_accuracy, fid, kid, load_net, to_glyphs,
                       writer_fidelity)
-from .models import ModelConfig, build_models
+from .generate import generator_from_checkpoint, run_checkpoint
+from .models import ModelConfig
 
 METRICS = ("fid", "kid", "acc", "writer")
 
@@ -54,12 +55,9 @@ METRICS = ("fid", "kid", "acc", "writer")
 
 def load_generator(ckpt_path):
     """(G_ema in eval mode, its ModelConfig, the run's train config dict) from a checkpoint."""
-    path = Path(ckpt_path)
-    ckpt = load_checkpoint(path / "checkpoint.npz" if path.is_dir() else path)
-    mc = ModelConfig.from_dict(ckpt.config["model"])
-    G, _ = build_models(mc)
-    G.load_state_dict(ckpt.modules["G_ema"])
-    return G.eval(), mc, ckpt.config.get("train", {})
+    ckpt = load_checkpoint(run_checkpoint(ckpt_path))
+    G, mc = generator_from_checkpoint(ckpt)
+    return G, mc, ckpt.config.get("train", {})
 
 
 @no_grad()

@@ -23,20 +23,27 @@ from .images import image_grid, save_atomic
 from .models import ModelConfig, build_models
 
 
-def load_generator(path, ema: bool = True, device: str = "cpu"):
-    """(generator, config) from a checkpoint file or a run folder holding checkpoint.npz."""
+def run_checkpoint(path) -> Path:
+    """The checkpoint file of a run folder, or the path itself when it is a file."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint.npz"
-    ckpt = load_checkpoint(path)
+    return path / "checkpoint.npz" if path.is_dir() else path
+
+
+def generator_from_checkpoint(ckpt, ema: bool = True, device: str = "cpu"):
+    """(generator in eval mode, its ModelConfig) from a loaded Checkpoint."""
     if "model" not in ckpt.config:
-        raise CheckpointError(f"{path} holds no model configuration")
+        raise CheckpointError("the checkpoint holds no model configuration")
     cfg = ModelConfig.from_dict(ckpt.config["model"])
     G, _ = build_models(cfg)
     name = "G_ema" if ema and "G_ema" in ckpt.modules else "G"
     ckpt.restore(modules={name: G})
     G.to(device).eval().requires_grad_(False)
     return G, cfg
+
+
+def load_generator(path, ema: bool = True, device: str = "cpu"):
+    """(generator, config) from a checkpoint file or a run folder holding checkpoint.npz."""
+    return generator_from_checkpoint(load_checkpoint(run_checkpoint(path)), ema, device)
 
 
 def labels_for(cfg: ModelConfig, chars: str, n: int) -> np.ndarray | None:

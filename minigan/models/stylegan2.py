@@ -18,7 +18,7 @@ from ..autograd import Tensor
 from ..nn import Linear, Module, Parameter
 from ..nn.layers import Conv2d
 from ..nn.style import (DiscriminatorBlock, MappingNetwork, ModulatedLayer, ToGray,
-                        minibatch_std, one_hot)
+                        minibatch_std, normalize_2nd_moment, one_hot)
 from ..ops.bias_act import bias_act
 from ..ops.upfirdn2d import upsample2d
 from .config import ModelConfig, _resolutions
@@ -106,7 +106,11 @@ class Generator(Module):
 
 class Discriminator(Module):
     """Residual discriminator; with classes (or writers) it adds a projection term
-    <embed(label), features>, so it judges 'a real A' rather than 'a real glyph'."""
+    <embed(label), features>, so it judges 'a real A' rather than 'a real glyph'.
+
+    The embeddings are normalised to unit RMS: an equalized-lr layer on a one-hot input would
+    otherwise scale them by 1/sqrt(classes), and the class term would be too weak to make the
+    generator draw the character it was asked for."""
 
     def __init__(self, cfg: ModelConfig, seed: int = 1):
         super().__init__()
@@ -145,9 +149,9 @@ class Discriminator(Module):
         if self.num_classes:
             if labels is None:
                 raise ValueError("this discriminator is class-conditioned: pass labels")
-            proj = self.class_embed(one_hot(labels, self.num_classes, h))
+            proj = normalize_2nd_moment(self.class_embed(one_hot(labels, self.num_classes, h)))
             score = score + ops.sum(proj * h, axis=1) * scale
         if self.num_writers and writers is not None:
-            proj = self.writer_embed(one_hot(writers, self.num_writers, h))
+            proj = normalize_2nd_moment(self.writer_embed(one_hot(writers, self.num_writers, h)))
             score = score + ops.sum(proj * h, axis=1) * scale
         return score
