@@ -25,7 +25,7 @@ from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_spec as load_dataset
 from .images import image_grid, save_atomic, save_gif
-from .models import ModelConfig, build_models, preset
+from .models import PRESETS, ModelConfig, build_models, preset
 from .optim import Adam, ema_update
 
 
@@ -50,6 +50,11 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# The small preset learns far faster at a high rate (digits legible after ~19 kimg at 0.01,
+# still blobs at 0.0025); the larger presets keep StyleGAN2's usual 0.0025.
+PRESET_LR = {"sg2-16-small": 0.01, "sg2-32-small": 0.005, "sg-16-mnist": 0.005}
 
 
 class TrainingDiverged(RuntimeError):
@@ -231,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=["condgan", "stylegan", "stylegan2"], default=None,
                    help="model family (default: the preset's)")
     p.add_argument("--preset", default="sg2-16-small",
-                   help="architecture preset: sg2-16-small, sg2-16-bench, sg2-32-bench, sg-16, condgan-32")
+                   help="architecture preset: " + ", ".join(sorted(PRESETS)))
     p.add_argument("--data", default="builtin",
                    help="builtin, mnist, chars74k, omniglot (in $MINIGAN_DATA) or a path (.npz, IDX, CSV, folder); "
                         "join sources with +, pick a split with :train, writers with @0-44, "
@@ -247,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
                         "with --resume, a larger value extends the run)")
     p.add_argument("--tick-kimg", type=float, default=2.0, help="grid, log and checkpoint interval")
-    p.add_argument("--lr", type=float, default=0.0025)
+    p.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate (default: 0.01 for sg2-16-small, else 0.0025)")
     p.add_argument("--r1-gamma", type=float, default=0.2)
     p.add_argument("--r1-interval", type=int, default=16)
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
@@ -284,7 +290,9 @@ def run(args) -> int:
             return 2
         tc = TrainConfig(data=args.data, batch=args.batch,
                          kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
-                         tick_kimg=args.tick_kimg, lr=args.lr, r1_gamma=args.r1_gamma,
+                         tick_kimg=args.tick_kimg,
+                         lr=args.lr if args.lr is not None else PRESET_LR.get(args.preset, 0.0025),
+                         r1_gamma=args.r1_gamma,
                          r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
                          device=args.device, chars=args.chars)
         parse_policy(tc.augment)

@@ -81,6 +81,13 @@ PRESETS: dict[str, ModelConfig] = {
     "sg2-16-small": ModelConfig(model="stylegan2", res=16, z_dim=64, w_dim=64, mapping_layers=2,
                                 g_channels={4: 96, 8: 64, 16: 32},
                                 d_channels={16: 32, 8: 64, 4: 96}),
+    # The writer-style model: 32x32 keeps enough of a hand's detail to tell writers apart.
+    "sg2-32-small": ModelConfig(model="stylegan2", res=32, z_dim=128, w_dim=128, mapping_layers=4,
+                                g_channels={4: 128, 8: 96, 16: 64, 32: 32},
+                                d_channels={32: 32, 16: 64, 8: 96, 4: 128}),
+    "sg-16-mnist": ModelConfig(model="stylegan", res=16, z_dim=64, w_dim=64, mapping_layers=2,
+                               conditioning="none", g_channels={4: 96, 8: 64, 16: 32},
+                               d_channels={16: 32, 8: 64, 4: 96}),
     # The benchmark presets (issue: training step benchmark).
     "sg2-32-bench": ModelConfig(model="stylegan2", res=32, z_dim=256, w_dim=256, mapping_layers=8,
                                 conditioning="none",
