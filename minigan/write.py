@@ -147,6 +147,15 @@ def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print) -> 
     return fit_style(G, cfg, targets, chars, steps=steps, seed=seed)
 
 
+def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
+    """Generated glyphs carry a faint grey haze; set each one's background (its median, most
+    pixels being paper) plus a margin to zero and stretch the ink back to full range."""
+    g = glyphs.astype(np.float32)
+    floor = np.median(g.reshape(len(g), -1), axis=1)[:, None, None] + margin
+    top = np.maximum(g.reshape(len(g), -1).max(axis=1)[:, None, None], floor + 1)
+    return (np.clip((g - floor) / (top - floor), 0, 1) * 255).astype(np.uint8)
+
+
 def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int = 1200,
                variation: float = 0.15, seed: int = 0):
     """(page uint8, placements, glyphs uint8 [n, 28, 28] MNIST-style, chars) for `text`."""
@@ -155,7 +164,8 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
     if not chars:
         raise ValueError("the text has no characters to write")
     char_labels(cfg, chars)  # raises, listing every character the model cannot draw
-    drawn = to_uint8(draw(G, cfg, style, chars, variation=variation, seed=seed))  # [n, res, res]
+    drawn = clean_background(to_uint8(draw(G, cfg, style, chars, variation=variation,
+                                           seed=seed)))                           # [n, res, res]
     glyphs28 = np.stack([normalize_glyph(g, size=28) for g in drawn])
     page, placed = layout(glyphs28, text, x_height=x_height, width=width, seed=seed)
     return page, placed, glyphs28, chars
