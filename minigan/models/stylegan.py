@@ -3,12 +3,10 @@ constant, two AdaIN layers per resolution with per-layer noise, and one ToGray a
 The discriminator is StyleGAN2's residual one (stylegan2.Discriminator)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import Tensor
 from ..nn import Module
 from ..nn.layers import Conv2d
-from ..nn.style import AdaINLayer, MappingNetwork
+from ..nn.style import AdaINLayer
 from .config import ModelConfig, _resolutions
 from .stylegan2 import ConstantInput, Generator as _Generator2
 
@@ -41,14 +39,6 @@ class SynthesisAdaIN(Module):
 
 
 class Generator(_Generator2):
-    """StyleGAN generator: the StyleGAN2 generator's interface with AdaIN synthesis."""
+    """StyleGAN generator: the StyleGAN2 generator's interface and mapping, AdaIN synthesis."""
 
-    def __init__(self, cfg: ModelConfig, seed: int = 0):
-        Module.__init__(self)
-        cfg.check_classes()
-        rng = np.random.default_rng(seed)
-        self.cfg = cfg
-        embed_classes = cfg.num_classes if cfg.conditioning == "embed" else 0
-        self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers,
-                                      num_classes=embed_classes, rng=rng)
-        self.synthesis = SynthesisAdaIN(cfg, rng)
+    synthesis_class = SynthesisAdaIN

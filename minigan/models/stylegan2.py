@@ -78,6 +78,8 @@ class Synthesis2(Module):
 class Generator(Module):
     """StyleGAN2 generator: `mapping` (z -> w) and `synthesis` (ws -> image)."""
 
+    synthesis_class = Synthesis2
+
     def __init__(self, cfg: ModelConfig, seed: int = 0):
         super().__init__()
         cfg.check_classes()
@@ -86,7 +88,7 @@ class Generator(Module):
         embed_classes = cfg.num_classes if cfg.conditioning == "embed" else 0
         self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers,
                                       num_classes=embed_classes, rng=rng)
-        self.synthesis = Synthesis2(cfg, rng)
+        self.synthesis = self.synthesis_class(cfg, rng)
 
     @property
     def num_ws(self) -> int:
