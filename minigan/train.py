@@ -54,7 +54,7 @@ class TrainConfig:
 
 # The small preset learns far faster at a high rate (digits legible after ~19 kimg at 0.01,
 # still blobs at 0.0025); the larger presets keep StyleGAN2's usual 0.0025.
-PRESET_LR = {"sg2-16-small": 0.01, "sg2-32-small": 0.005, "sg-16-mnist": 0.005}
+PRESET_LR = {"sg2-16-small": 0.01, "sg2-32-small": 0.01, "sg-16-mnist": 0.01}
 
 
 class TrainingDiverged(RuntimeError):

@@ -94,3 +94,13 @@ def test_repeated_letters_differ_with_variation(model_dir):
     varied = draw(G, cfg, style, "aa", variation=0.3, seed=2)
     assert np.array_equal(same[0], same[1])
     assert not np.allclose(varied[0], varied[1])
+
+
+def test_write_uses_the_shipped_model_without_ckpt(tmp_path):
+    from minigan.write import DEFAULT_MODEL
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("this install ships no default writing model")
+    out = tmp_path / "t.png"
+    assert main(["Hello 42", "--out", str(out), "--seed", "1"]) == 0
+    assert out.is_file()
