@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .images import default_file_mode
+
 FORMAT = "minigan-checkpoint"
 VERSION = 1
 
@@ -74,6 +76,7 @@ def save_checkpoint(path, step: int, config: dict, modules: dict | None = None,
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

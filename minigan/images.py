@@ -31,6 +31,13 @@ def image_grid(images: np.ndarray, cols: int, scale: int = 2, pad: int = 2) -> I
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
 
 
+def default_file_mode() -> int:
+    """0o666 less the umask: what open() would give (mkstemp's files are 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def save_atomic(image: Image.Image, path, **kwargs) -> Path:
     """Save a picture through a temporary file and a rename: never a half-written PNG."""
     path = Path(path)
@@ -39,6 +46,7 @@ def save_atomic(image: Image.Image, path, **kwargs) -> Path:
     os.close(fd)
     try:
         image.save(tmp, **kwargs)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
