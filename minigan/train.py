@@ -45,6 +45,8 @@ class TrainConfig:
     device: str = "cpu"
     grid_rows: int = 6
     chars: str = ""                    # train on these characters only ("" = all)
+    metrics: str = ""                  # "fid,kid": measured on G_ema at every tick
+    metrics_n: int = 1000              # samples per tick metric
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -183,6 +185,36 @@ class Trainer:
         return stats
 
     @no_grad()
+    def tick_metrics(self) -> dict:
+        """FID / KID of G_ema against real training glyphs, in the feature space of the shipped
+        classifier (digits for digit-only data, else characters), n samples each."""
+        from .evaluate import sample_glyphs
+        from .metrics import fid, kid, load_net, to_glyphs
+
+        wanted = [m for m in self.tc.metrics.split(",") if m]
+        if not wanted:
+            return {}
+        if not hasattr(self, "_real_features"):
+            digits_only = set(self.charset[c] for c in np.unique(self.labels)) <= set("0123456789")
+            self._net = load_net("digits" if digits_only else "chars")
+            pick = np.random.default_rng(self.tc.seed + 7).choice(
+                len(self.images), min(self.tc.metrics_n, len(self.images)), replace=False)
+            # Real glyphs take the generated glyphs' exact path from [-1, 1] at res to 28x28.
+            self._real_features = self._net.features(to_glyphs(self.images[pick]))
+            self._metric_labels = self.labels[pick] if self.conditioned else None
+            self._metric_writers = self.writers[pick] if self.mc.num_writers else None
+        fake = sample_glyphs(self.G_ema, self.mc, self._metric_labels, self._metric_writers,
+                             n=self.tc.metrics_n, seed=self.tc.seed + 8)
+        features = self._net.features(fake)
+        out = {}
+        if "fid" in wanted:
+            out["fid"] = fid(self._real_features, features)
+        if "kid" in wanted:
+            out["kid_x1000"] = kid(self._real_features, features, subsets=20,
+                                   subset_size=min(500, len(features)))[0] * 1000
+        return out
+
+    @no_grad()
     def sample_grid(self) -> Image.Image:
         z = self._tensor(self.grid_z)
         if self.mc.model == "condgan":
@@ -257,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--r1-gamma", type=float, default=0.2)
     p.add_argument("--r1-interval", type=int, default=16)
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
+    p.add_argument("--metrics", default="", help="fid,kid: measure G_ema at every tick "
+                   "(shipped classifier features, --metrics-n samples against real training glyphs)")
+    p.add_argument("--metrics-n", type=int, default=1000)
     p.add_argument("--out", default="runs/default", help="run folder (checkpoint, grids, logs)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--seed", type=int, default=0)
@@ -294,8 +329,12 @@ def run(args) -> int:
                          lr=args.lr if args.lr is not None else PRESET_LR.get(args.preset, 0.0025),
                          r1_gamma=args.r1_gamma,
                          r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
-                         device=args.device, chars=args.chars)
+                         device=args.device, chars=args.chars, metrics=args.metrics,
+                         metrics_n=args.metrics_n)
         parse_policy(tc.augment)
+        unknown = sorted(set(m for m in tc.metrics.split(",") if m) - {"fid", "kid"})
+        if unknown:
+            raise ValueError(f"--metrics: unknown {unknown}; choose from fid, kid")
         mc0 = preset(args.preset)
         data = prepare_data(tc, args.res or mc0.res)
         images, labels, writers, charset = data
@@ -342,6 +381,7 @@ def run(args) -> int:
                         for k in recent[-1] if any(k in s for s in recent)}
                 recent = []
                 kimg = done * tc.batch / 1000
+                mean.update(trainer.tick_metrics())
                 record = {"step": done, "kimg": round(kimg, 3), "seconds": round(elapsed, 1),
                           "it_per_s": round(rate, 3), **{k: round(v, 5) for k, v in mean.items()}}
                 with open(out / "metrics.jsonl", "a") as f:

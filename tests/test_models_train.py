@@ -191,3 +191,12 @@ def test_generate_grid_and_mixing_grid(tmp_path):
     cols = mg.tensor(-np.arange(1, 2 * 3 + 1, dtype=np.float32).reshape(2, 3, 1))
     mixed = mix_ws(rows, cols, 1).numpy()[:, :, 0]     # [4, 3]
     assert mixed[1].tolist() == [0.0, -5.0, -6.0]      # row 0's first style, col 1's others
+
+
+def test_tick_metrics_fid_and_kid():
+    trainer = _trainer(metrics="fid,kid", metrics_n=40)
+    trainer.step()
+    out = trainer.tick_metrics()
+    assert set(out) == {"fid", "kid_x1000"} and all(np.isfinite(v) for v in out.values())
+    assert out["fid"] > 0
+    assert _trainer().tick_metrics() == {}
