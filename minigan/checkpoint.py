@@ -6,15 +6,13 @@ the target, so a crash leaves either the old checkpoint or the new one, never ha
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .images import default_file_mode
+from ._files import write_atomic
 
 FORMAT = "minigan-checkpoint"
 VERSION = 1
@@ -69,19 +67,7 @@ def save_checkpoint(path, step: int, config: dict, modules: dict | None = None,
         "extra": extra or {},
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda f: np.savez(f, **arrays))
 
 
 def load_checkpoint(path) -> Checkpoint:

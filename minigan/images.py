@@ -1,12 +1,12 @@
 """Pictures people look at: sample grids and the GIF of training progress."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ._files import write_atomic
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -31,27 +31,11 @@ def image_grid(images: np.ndarray, cols: int, scale: int = 2, pad: int = 2) -> I
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
 
 
-def default_file_mode() -> int:
-    """0o666 less the umask: what open() would give (mkstemp's files are 0o600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def save_atomic(image: Image.Image, path, **kwargs) -> Path:
-    """Save a picture through a temporary file and a rename: never a half-written PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, **kwargs)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Save a picture through a temporary file and a rename: never a half-written PNG.
+    The format comes from `path`'s suffix unless `format=` is given."""
+    kwargs.setdefault("format", Image.registered_extensions().get(Path(path).suffix.lower(), "PNG"))
+    return write_atomic(path, lambda f: image.save(f, **kwargs))
 
 
 def save_gif(frames: list[Image.Image], path, ms_per_frame: int = 400) -> Path:

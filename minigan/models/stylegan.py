@@ -4,22 +4,19 @@ The discriminator is StyleGAN2's residual one (stylegan2.Discriminator)."""
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..nn import Module
 from ..nn.layers import Conv2d
 from ..nn.style import AdaINLayer
-from .config import ModelConfig, _resolutions
-from .stylegan2 import ConstantInput, Generator as _Generator2
+from .config import ModelConfig
+from .stylegan2 import Generator as _Generator2
+from .stylegan2 import SynthesisBase
 
 
-class SynthesisAdaIN(Module):
+class SynthesisAdaIN(SynthesisBase):
+    """ws [N, num_ws, w_dim] (+ labels for content) -> image [N, 1, res, res]."""
+
     def __init__(self, cfg: ModelConfig, rng):
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg, rng)
         ch = cfg.g_channels
-        content = cfg.num_classes if cfg.conditioning == "content" else 0
-        self.input = ConstantInput(ch[4], content, rng)
-        self.resolutions = _resolutions(cfg.res)
-        self.layers = []
         self.layer4a = AdaINLayer(ch[4], ch[4], cfg.w_dim, 4, conv=False, rng=rng)
         self.layer4b = AdaINLayer(ch[4], ch[4], cfg.w_dim, 4, rng=rng)
         for r in self.resolutions[1:]:
@@ -28,10 +25,7 @@ class SynthesisAdaIN(Module):
         self.to_gray = Conv2d(ch[cfg.res], 1, 1, rng=rng)
 
     def forward(self, ws: Tensor, labels=None, noise_mode: str = "random", rng=None) -> Tensor:
-        if ws.ndim != 3 or ws.shape[1:] != (self.cfg.num_ws, self.cfg.w_dim):
-            raise ValueError(f"synthesis expects ws [N, {self.cfg.num_ws}, {self.cfg.w_dim}], "
-                             f"got {ws.shape}")
-        x = self.input(ws.shape[0], labels)                         # [N, C4, 4, 4]
+        x = self.start(ws, labels)                                  # [N, C4, 4, 4]
         for i, r in enumerate(self.resolutions):
             x = getattr(self, f"layer{r}a")(x, ws[:, 2 * i], noise_mode, rng)
             x = getattr(self, f"layer{r}b")(x, ws[:, 2 * i + 1], noise_mode, rng)

@@ -42,16 +42,31 @@ class ConstantInput(Module):
         return ops.broadcast_to(self.const, (n,) + self.const.shape[1:])
 
 
-class Synthesis2(Module):
-    """ws [N, num_ws, w_dim] (+ labels for content) -> image [N, 1, res, res] in about [-1, 1]."""
+class SynthesisBase(Module):
+    """What every synthesis network shares: the config, the constant input (one per class under
+    content conditioning), and the check of the style inputs."""
 
     def __init__(self, cfg: ModelConfig, rng):
         super().__init__()
         self.cfg = cfg
-        ch = cfg.g_channels
         content = cfg.num_classes if cfg.conditioning == "content" else 0
-        self.input = ConstantInput(ch[4], content, rng)
+        self.input = ConstantInput(cfg.g_channels[4], content, rng)
         self.resolutions = _resolutions(cfg.res)
+
+    def start(self, ws: Tensor, labels) -> Tensor:
+        """Check ws [N, num_ws, w_dim]; return the constant input [N, C4, 4, 4]."""
+        if ws.ndim != 3 or ws.shape[1:] != (self.cfg.num_ws, self.cfg.w_dim):
+            raise ValueError(f"synthesis expects ws [N, {self.cfg.num_ws}, {self.cfg.w_dim}], "
+                             f"got {ws.shape}")
+        return self.input(ws.shape[0], labels)
+
+
+class Synthesis2(SynthesisBase):
+    """ws [N, num_ws, w_dim] (+ labels for content) -> image [N, 1, res, res] in about [-1, 1]."""
+
+    def __init__(self, cfg: ModelConfig, rng):
+        super().__init__(cfg, rng)
+        ch = cfg.g_channels
         self.conv4 = ModulatedLayer(ch[4], ch[4], cfg.w_dim, 4, rng=rng)
         self.gray4 = ToGray(ch[4], cfg.w_dim, rng=rng)
         for r in self.resolutions[1:]:
@@ -60,11 +75,7 @@ class Synthesis2(Module):
             setattr(self, f"gray{r}", ToGray(ch[r], cfg.w_dim, rng=rng))
 
     def forward(self, ws: Tensor, labels=None, noise_mode: str = "random", rng=None) -> Tensor:
-        n = ws.shape[0]
-        if ws.ndim != 3 or ws.shape[1:] != (self.cfg.num_ws, self.cfg.w_dim):
-            raise ValueError(f"synthesis expects ws [N, {self.cfg.num_ws}, {self.cfg.w_dim}], "
-                             f"got {ws.shape}")
-        x = self.input(n, labels)                                    # [N, C4, 4, 4]
+        x = self.start(ws, labels)                                   # [N, C4, 4, 4]
         x = self.conv4(x, ws[:, 0], noise_mode, rng)
         img = self.gray4(x, ws[:, 1])                                # [N, 1, 4, 4]
         for i, r in enumerate(self.resolutions[1:]):
