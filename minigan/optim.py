@@ -38,6 +38,16 @@ class Optimizer:
     def _all_params(self):
         return [p for g in self.param_groups for p in g["params"]]
 
+    def _with_grads(self):
+        """(group, parameter, its state slots) for every parameter that has a gradient."""
+        i = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                slots = self.state[i]
+                i += 1
+                if p.grad is not None:
+                    yield group, p, slots
+
     def zero_grad(self) -> None:
         for p in self._all_params():
             p.grad = None
@@ -81,27 +91,20 @@ class Adam(Optimizer):
     @no_grad()
     def step(self) -> None:
         self.steps += 1
-        i = 0
-        for g in self.param_groups:
+        for g, p, slots in self._with_grads():
             b1, b2 = g["betas"]
-            lr, eps = g["lr"], g["eps"]
             c1, c2 = 1 - b1 ** self.steps, 1 - b2 ** self.steps
-            for p in g["params"]:
-                slots = self.state[i]
-                i += 1
-                if p.grad is None:
-                    continue
-                grad = p.grad.data
-                xp = backend.get_array_module(grad)
-                if "m" not in slots:
-                    slots["m"] = xp.zeros_like(p.data)
-                    slots["v"] = xp.zeros_like(p.data)
-                m, v = slots["m"], slots["v"]
-                m *= b1
-                m += (1 - b1) * grad
-                v *= b2
-                v += (1 - b2) * grad * grad
-                p.data -= (lr / c1) * m / (xp.sqrt(v / c2) + eps)
+            grad = p.grad.data
+            xp = backend.get_array_module(grad)
+            if "m" not in slots:
+                slots["m"] = xp.zeros_like(p.data)
+                slots["v"] = xp.zeros_like(p.data)
+            m, v = slots["m"], slots["v"]
+            m *= b1
+            m += (1 - b1) * grad
+            v *= b2
+            v += (1 - b2) * grad * grad
+            p.data -= (g["lr"] / c1) * m / (xp.sqrt(v / c2) + g["eps"])
 
 
 class SGD(Optimizer):
@@ -113,22 +116,16 @@ class SGD(Optimizer):
     @no_grad()
     def step(self) -> None:
         self.steps += 1
-        i = 0
-        for g in self.param_groups:
-            for p in g["params"]:
-                slots = self.state[i]
-                i += 1
-                if p.grad is None:
-                    continue
-                update = p.grad.data
-                if g["momentum"]:
-                    if "velocity" not in slots:
-                        slots["velocity"] = backend.get_array_module(update).zeros_like(p.data)
-                    velocity = slots["velocity"]
-                    velocity *= g["momentum"]
-                    velocity += update
-                    update = velocity
-                p.data -= g["lr"] * update
+        for g, p, slots in self._with_grads():
+            update = p.grad.data
+            if g["momentum"]:
+                if "velocity" not in slots:
+                    slots["velocity"] = backend.get_array_module(update).zeros_like(p.data)
+                velocity = slots["velocity"]
+                velocity *= g["momentum"]
+                velocity += update
+                update = velocity
+            p.data -= g["lr"] * update
 
 
 @no_grad()
