@@ -25,3 +25,15 @@ def test_bad_specs_are_clear_errors(real_data):
         load_spec("chars74k@90-99")
     with pytest.raises(ValueError, match="empty data spec"):
         load_spec("+")
+
+
+def test_repeat_weights_a_part_without_inventing_writers():
+    one = load_spec("builtin")
+    ds = load_spec("builtin*3+builtin")
+    assert len(ds) == 4 * len(one)
+    n = len(one)
+    assert np.array_equal(ds.images[n:2 * n], one.images)  # the copies are the same glyphs...
+    assert np.array_equal(ds.writers[:n], ds.writers[2 * n:3 * n])  # ...by the same writers
+    assert len(np.unique(ds.writers)) == 2 * len(np.unique(one.writers))
+    with pytest.raises(ValueError, match="at least 1"):
+        load_spec("builtin*0")

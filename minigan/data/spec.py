@@ -1,8 +1,10 @@
 """Several sources as one training set: `chars74k@0-44+builtin`, `mnist:train`.
 
-A spec is parts joined by '+'; each part is `NAME_OR_PATH[:SPLIT][@FIRST-LAST]`, where
-@FIRST-LAST keeps only those writer ids (inclusive). Writer ids are renumbered so that every
-part's writers stay distinct people in the joined set.
+A spec is parts joined by '+'; each part is `NAME_OR_PATH[:SPLIT][@FIRST-LAST][*REPEAT]`, where
+@FIRST-LAST keeps only those writer ids (inclusive) and *REPEAT lists the part's glyphs that many
+times, so a small set is not drowned by a large one (`chars74k@0-44*8+builtin` is about half and
+half). Writer ids are renumbered so that every part's writers stay distinct people in the joined
+set.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from .dataset import GlyphDataset
 from .readers import load
 
-_PART = re.compile(r"^(?P<name>.+?)(?::(?P<split>[a-z]+))?(?:@(?P<lo>\d+)-(?P<hi>\d+))?$")
+_PART = re.compile(r"^(?P<name>.+?)(?::(?P<split>[a-z]+))?(?:@(?P<lo>\d+)-(?P<hi>\d+))?(?:\*(?P<rep>\d+))?$")
 
 
 def _load_part(part: str) -> GlyphDataset:
@@ -28,6 +30,11 @@ def _load_part(part: str) -> GlyphDataset:
         ds = ds.subset((ds.writers >= lo) & (ds.writers <= hi))
         if len(ds) == 0:
             raise ValueError(f"{part}: no glyphs by writers {lo}-{hi}")
+    if m["rep"] is not None:
+        repeat = int(m["rep"])
+        if repeat < 1:
+            raise ValueError(f"{part}: the repeat count must be at least 1")
+        ds = ds.subset(np.tile(np.arange(len(ds)), repeat))
     return ds
 
 
