@@ -95,8 +95,8 @@ def invert(G, cfg: ModelConfig, targets: np.ndarray, labels=None, space: str = "
     if space not in SPACES:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     if cfg.model == "condgan":
-        raise ValueError("inversion needs a StyleGAN or StyleGAN2 model; CondGAN styles are "
-                         "fitted as writer rows (minigan.style.fit_writer_row)")
+        raise ValueError("inversion needs a StyleGAN or StyleGAN2 model; a CondGAN has no "
+                         "latent space to project into (its writers are one-hot rows)")
     targets = np.asarray(targets, dtype=np.float32)
     if targets.ndim != 4 or targets.shape[1:] != (1, cfg.res, cfg.res):
         raise ValueError(f"targets must be [N, 1, {cfg.res}, {cfg.res}], got {targets.shape}")
