@@ -126,10 +126,10 @@ def test_fast_path_is_deterministic():
     (2, 1, 1, 1), (1, 4, 1, 1), (1, 2, 1, 2), (3, 1, 2, 1)])
 def test_col2im_is_the_adjoint_of_im2col(h, w, stride, padding):
     """im2col equals the reference's columns, <im2col(x), c> = <x, col2im(c)> in float64, and
-    both kernels are deterministic. Tiny planes put most taps in the padding (im2col's
-    one-run copy must not wrap)."""
+    both kernels are deterministic. Tiny planes put most taps in the padding. 21 planes make
+    one task of PLANES_PER_TASK = 16 and one of 5, so a task reuses its scratch plane."""
     rng = np.random.default_rng(5)
-    n, c, k = 3, 5, 3
+    n, c, k = 3, 7, 3
     ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
     x = rng.standard_normal((n, c, h, w))
     cols_in = rng.standard_normal((c, k, k, n, ho, wo))

@@ -23,10 +23,34 @@ def normalize(*arrays):
     return [xp.ascontiguousarray(a, dtype=dtype) for a in arrays]
 
 
-def _chunks(n: int, per_sample: int, budget: int):
-    """(start, stop) sample ranges with at most `budget` column elements each, and their size."""
-    nb = max(1, min(n, budget // max(per_sample, 1)))
-    return nb, [(n0, min(n, n0 + nb)) for n0 in range(0, n, nb)]
+def _column_chunks(n: int, rows: int, length: int, like, kernels):
+    """(n0, n1, buffer) for each chunk of samples [n0, n1): chunks hold at most
+    kernels.COLUMN_BUDGET column elements (rows * length per sample, at least one sample), and
+    `buffer` is the flat start of one scratch array reused by every chunk, rows * m * length
+    elements for a chunk of m samples."""
+    nb = max(1, min(n, kernels.COLUMN_BUDGET // max(rows * length, 1)))
+    buf = xp_of(like).empty(rows * nb * length, dtype=like.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        yield n0, n1, buf[:rows * (n1 - n0) * length]
+
+
+def _im2col(x, cols, stride, padding, kernels):
+    """cols [C, kh, kw, N, Ho, Wo] from x [N, C, H, W]. A 1x1 kernel with stride 1 and no
+    padding reads every pixel once, so its columns are x itself with N and C swapped: one
+    array copy, no scratch plane."""
+    if cols.shape[1:3] == (1, 1) and stride == 1 and padding == 0:
+        cols[:, 0, 0] = x.transpose(1, 0, 2, 3)
+    else:
+        kernels.im2col(x, cols, stride, padding)
+
+
+def _col2im(cols, out, stride, padding, kernels):
+    """out [N, C, H, W] = the adjoint of _im2col applied to cols [C, kh, kw, N, Ho, Wo]."""
+    if cols.shape[1:3] == (1, 1) and stride == 1 and padding == 0:
+        out[...] = cols[:, 0, 0].transpose(1, 0, 2, 3)
+    else:
+        kernels.col2im(cols, out, stride, padding)
 
 
 def _rows(a, groups: int):
@@ -47,12 +71,10 @@ def conv2d(x, w, stride, padding, groups, kernels):
     kg, length = cg * kh * kw, ho * wo
     wm = w.reshape(groups, o // groups, kg)                                   # [G, Og, Kg]
     y = xp.empty((n, o, ho, wo), dtype=x.dtype)
-    nb, chunks = _chunks(n, c * kh * kw * length, kernels.COLUMN_BUDGET)
-    buf = xp.empty(c * kh * kw * nb * length, dtype=x.dtype)
-    for n0, n1 in chunks:
+    for n0, n1, buf in _column_chunks(n, c * kh * kw, length, x, kernels):
         m = n1 - n0
-        cols = buf[:c * kh * kw * m * length].reshape(c, kh, kw, m, ho, wo)
-        kernels.im2col(x[n0:n1], cols, stride, padding)
+        cols = buf.reshape(c, kh, kw, m, ho, wo)
+        _im2col(x[n0:n1], cols, stride, padding, kernels)
         out = xp.matmul(wm, cols.reshape(groups, kg, m * length))             # [G, Og, m*L]
         y[n0:n1] = out.reshape(o, m, ho, wo).transpose(1, 0, 2, 3)
     return y
@@ -68,13 +90,11 @@ def conv_transpose2d(y, w, stride, padding, groups, out_hw, kernels):
     kg, length = cg * kh * kw, ho * wo
     wt = w.reshape(groups, o // groups, kg).transpose(0, 2, 1)                # [G, Kg, Og]
     x = xp.empty((n, c, h, wd), dtype=y.dtype)
-    nb, chunks = _chunks(n, c * kh * kw * length, kernels.COLUMN_BUDGET)
-    buf = xp.empty(c * kh * kw * nb * length, dtype=y.dtype)
-    for n0, n1 in chunks:
+    for n0, n1, buf in _column_chunks(n, c * kh * kw, length, y, kernels):
         m = n1 - n0
-        cols = buf[:c * kh * kw * m * length].reshape(groups, kg, m * length)
+        cols = buf.reshape(groups, kg, m * length)
         xp.matmul(wt, _rows(y[n0:n1], groups), out=cols)                     # [G, Kg, m*L]
-        kernels.col2im(cols.reshape(c, kh, kw, m, ho, wo), x[n0:n1], stride, padding)
+        _col2im(cols.reshape(c, kh, kw, m, ho, wo), x[n0:n1], stride, padding, kernels)
     return x
 
 
@@ -88,12 +108,10 @@ def conv2d_weight(x, g, kernel, stride, padding, groups, kernels):
     cg = c // groups
     kg, length = cg * kh * kw, ho * wo
     dw = xp.zeros((groups, o // groups, kg), dtype=x.dtype)                   # [G, Og, Kg]
-    nb, chunks = _chunks(n, c * kh * kw * length, kernels.COLUMN_BUDGET)
-    buf = xp.empty(c * kh * kw * nb * length, dtype=x.dtype)
-    for n0, n1 in chunks:
+    for n0, n1, buf in _column_chunks(n, c * kh * kw, length, x, kernels):
         m = n1 - n0
-        cols = buf[:c * kh * kw * m * length].reshape(c, kh, kw, m, ho, wo)
-        kernels.im2col(x[n0:n1], cols, stride, padding)
+        cols = buf.reshape(c, kh, kw, m, ho, wo)
+        _im2col(x[n0:n1], cols, stride, padding, kernels)
         cols = cols.reshape(groups, kg, m * length)
         dw += xp.matmul(_rows(g[n0:n1], groups), cols.transpose(0, 2, 1))
     return dw.reshape(o, cg, kh, kw)

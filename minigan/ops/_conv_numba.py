@@ -7,13 +7,25 @@ The fast path lays columns out batch-inside, so one BLAS call covers a whole chu
 Read as a matrix that is [C*kh*kw, N*Ho*Wo]: rows are the kernel taps of each input channel
 (grouped by channel, so groups are contiguous row blocks), columns the output pixels.
 
-im2col is a gather: one prange iteration owns one (c, a, b, n) block of Ho*Wo entries.
-col2im, its adjoint, is a gather too: one prange iteration owns one output plane x[n, c]
-and adds in, tap by tap (a, then b), every column entry that was read from it. No two
-iterations write the same element, so the results are deterministic. Rows are short (Wo is
-often 8 to 32), so per-row overhead is what costs: both kernels index flat planes, col2im
-keeps stride 1 in its own (vectorised) inner loop, and im2col copies a stride-1 "same" block
-as one long run.
+Both kernels work on one padded plane at a time: one prange task owns a run of (c, n) pairs
+and a zero-bordered scratch copy of the current plane x[n, c]. Every tap of every output row
+is then an in-bounds window of that scratch plane, so the inner loops have no edge cases.
+im2col gathers the kh*kw blocks cols[c, :, :, n] from it; col2im, its adjoint, adds those
+blocks back into it, tap by tap (a, then b), and then crops the border off into out[n, c]. No
+two tasks write the same element, so the results are deterministic.
+
+The scratch plane is stored in column phases, so that the inner loops are unit-stride copies
+for every stride s:
+
+    phases[q, r, t] = x_padded[r, t*s + q]     (q < s),   so   x_padded[r, j*s + b] =
+    phases[b % s, r, j + b // s]
+
+For s = 1 that is just the padded plane. Two reasons, both measured on one core: numba (like
+NumPy) reads a negative index from the end, so an index that might be negative (an offset
+into the unpadded plane) costs a check per element and stops LLVM from vectorising; and a
+strided inner loop (j*s + b) is a gather. With the phase plane every index is a sum of
+non-negative counters with stride 1: 0.6 -> 0.25 ns per column element at stride 1, and
+0.95 -> 0.3 at stride 2.
 
 The undecorated functions are the readable spec; the njit'ed ones run.
 """
@@ -24,102 +36,93 @@ from numba import njit, prange
 
 PARALLEL = dict(parallel=True, cache=True, nogil=True)
 
-# Column elements per chunk of samples: 1M elements is 4 MiB in float32, about the two
-# cores' L2 caches, so the columns are still in cache when the matmul reads them (measured
-# fastest of 1M..64M at the benchmark shapes); it also bounds the scratch memory.
-COLUMN_BUDGET = 1 << 20
+# Column elements per chunk of samples: 2M elements is 8 MiB in float32, small enough that
+# the columns are still in the last-level cache when the matmul reads them, big enough that
+# each matmul is large (measured fastest of 0.5M..32M at the benchmark shapes, 0.68-0.73 of
+# the machine's matmul rate for the forward+backward trio; 1M and 4M were within 0.05, 32M
+# 0.1 slower); it also bounds the scratch memory.
+COLUMN_BUDGET = 1 << 21
+
+# Planes per prange task. A task allocates one scratch plane and reuses it for all its planes,
+# so the scratch stays in L1/L2 (one scratch array for every plane would stream through memory,
+# and one allocation per plane costs more than the copy at 4x4 and 8x8); 16 planes still gives
+# dozens of tasks to share among threads at every layer of the models.
+PLANES_PER_TASK = 16
 
 
-def _valid(tap, stride, padding, size, out_size):
-    """[first, end) of the output positions i whose tap lands inside the image:
-    0 <= i*stride + tap - padding < size."""
-    first = max(0, (padding - tap + stride - 1) // stride)
-    end = min(out_size, (size + padding - tap + stride - 1) // stride)
-    return first, max(first, end)
+def _phase_shape(h, w, stride, padding):
+    """[s, H + 2p, ceil((W + 2p) / s)]: the scratch plane in column phases."""
+    wp = w + 2 * padding
+    return stride, h + 2 * padding, (wp + stride - 1) // stride
 
 
-_valid_jit = njit(cache=True)(_valid)
+def _phase_columns(q, w, stride, padding):
+    """(v0, t0, count): the image columns v0, v0 + s, ... (count of them) land in phase q, at
+    phase columns t0, t0 + 1, ..."""
+    v0 = (q + stride - padding % stride) % stride               # the first v with (v + p) % s == q
+    count = max(0, (w - v0 + stride - 1) // stride)
+    return v0, (v0 + padding) // stride, count
 
 
 def _im2col(x, cols, stride, padding):
     """cols [C, kh, kw, N, Ho, Wo] from x [N, C, H, W]; out-of-image taps are 0."""
     n_, c_, h_, w_ = x.shape
     _, kh, kw, _, ho, wo = cols.shape
-    planes = x.reshape(n_, c_, h_ * w_)
-    blocks = cols.reshape(c_, kh, kw, n_, ho * wo)
-    for r in prange(c_ * kh * kw * n_):
-        n = r % n_
-        t = r // n_
-        b = t % kw
-        t //= kw
-        a = t % kh
-        c = t // kh
-        dst = blocks[c, a, b, n]                    # [Ho*Wo]
-        src = planes[n, c]                          # [H*W]
-        i0, i1 = _valid_jit(a, stride, padding, h_, ho)
-        j0, j1 = _valid_jit(b, stride, padding, w_, wo)
-        for q in range(i0 * wo):
-            dst[q] = 0
-        for q in range(i1 * wo, ho * wo):
-            dst[q] = 0
-        if stride == 1 and wo == w_:
-            # Stride 1, same width: rows i0..i1 are the plane shifted by one flat offset, so
-            # copy them in one run (sources outside the plane only feed the wrapped columns),
-            # then zero the columns that wrapped around from the neighbouring row.
-            shift = (a - padding) * w_ + b - padding
-            lo = max(i0 * wo, -shift)
-            hi = max(lo, min(i1 * wo, h_ * w_ - shift))
-            for q in range(i0 * wo, lo):
-                dst[q] = 0
-            for q in range(lo, hi):
-                dst[q] = src[q + shift]
-            for q in range(hi, i1 * wo):
-                dst[q] = 0
-            for i in range(i0, i1):
-                for j in range(j0):
-                    dst[i * wo + j] = 0
-                for j in range(j1, wo):
-                    dst[i * wo + j] = 0
-            continue
-        for i in range(i0, i1):
-            row = i * wo
-            src_row = (i * stride + a - padding) * w_ + b - padding
-            for j in range(j0):
-                dst[row + j] = 0
-            for j in range(j0, j1):
-                dst[row + j] = src[src_row + j * stride]
-            for j in range(j1, wo):
-                dst[row + j] = 0
+    planes = c_ * n_
+    for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
+        # Cells of the scratch plane that hold padding are never written, so zeroing it once
+        # per task is enough: every plane overwrites all the others.
+        phases = np.zeros(_phase_shape_jit(h_, w_, stride, padding), dtype=x.dtype)
+        for r in range(task * PLANES_PER_TASK, min(planes, (task + 1) * PLANES_PER_TASK)):
+            c = r // n_
+            n = r % n_
+            if stride == 1:                                 # the padded plane: a plain copy
+                phases[0, padding:padding + h_, padding:padding + w_] = x[n, c]
+            else:
+                for q in range(stride):
+                    v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
+                    phases[q, padding:padding + h_, t0:t0 + count] = x[n, c, :, v0::stride]
+            for a in range(kh):
+                for q in range(stride):
+                    for shift in range((kw - q + stride - 1) // stride):   # tap b = shift*s + q
+                        block = cols[c, a, shift * stride + q, n]   # [Ho, Wo], this task's
+                        for i in range(ho):
+                            src = phases[q, i * stride + a]
+                            dst = block[i]
+                            for j in range(wo):
+                                dst[j] = src[j + shift]
 
 
 def _col2im(cols, out, stride, padding):
     """out [N, C, H, W] = the adjoint of im2col applied to cols [C, kh, kw, N, Ho, Wo]."""
     c_, kh, kw, n_, ho, wo = cols.shape
     _, _, h_, w_ = out.shape
-    blocks = cols.reshape(c_, kh, kw, n_, ho * wo)
-    planes = out.reshape(n_, c_, h_ * w_)
-    for r in prange(n_ * c_):
-        c = r % c_
-        n = r // c_
-        dst = planes[n, c]                          # [H*W], owned by this iteration
-        for q in range(h_ * w_):
-            dst[q] = 0
-        for a in range(kh):
-            i0, i1 = _valid_jit(a, stride, padding, h_, ho)
-            for b in range(kw):
-                j0, j1 = _valid_jit(b, stride, padding, w_, wo)
-                src = blocks[c, a, b, n]            # [Ho*Wo]
-                for i in range(i0, i1):
-                    row = i * wo
-                    dst_row = (i * stride + a - padding) * w_ + b - padding
-                    if stride == 1:
-                        for j in range(j0, j1):
-                            dst[dst_row + j] += src[row + j]
-                    else:
-                        for j in range(j0, j1):
-                            dst[dst_row + j * stride] += src[row + j]
+    planes = c_ * n_
+    for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
+        phases = np.empty(_phase_shape_jit(h_, w_, stride, padding), dtype=out.dtype)
+        for r in range(task * PLANES_PER_TASK, min(planes, (task + 1) * PLANES_PER_TASK)):
+            c = r // n_
+            n = r % n_
+            phases[:] = 0
+            for a in range(kh):
+                for q in range(stride):
+                    for shift in range((kw - q + stride - 1) // stride):   # tap b = shift*s + q
+                        block = cols[c, a, shift * stride + q, n]
+                        for i in range(ho):
+                            src = block[i]
+                            dst = phases[q, i * stride + a]
+                            for j in range(wo):
+                                dst[j + shift] += src[j]
+            if stride == 1:
+                out[n, c] = phases[0, padding:padding + h_, padding:padding + w_]
+            else:
+                for q in range(stride):
+                    v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
+                    out[n, c, :, v0::stride] = phases[q, padding:padding + h_, t0:t0 + count]
 
 
+_phase_shape_jit = njit(cache=True)(_phase_shape)
+_phase_columns_jit = njit(cache=True)(_phase_columns)
 _im2col_jit = njit(**PARALLEL)(_im2col)
 _col2im_jit = njit(**PARALLEL)(_col2im)
 
