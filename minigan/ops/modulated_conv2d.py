@@ -89,7 +89,8 @@ def _plane_dot_py(a, b, out):
 
 
 _scale_planes_numba = njit(cache=True, parallel=True)(_scale_planes_py)
-_plane_dot_numba = njit(cache=True, parallel=True)(_plane_dot_py)
+# "reassoc" lets LLVM split the float64 sum into vector partial sums (see ops/adain.py).
+_plane_dot_numba = njit(cache=True, parallel=True, fastmath={"reassoc"})(_plane_dot_py)
 
 
 class _NumbaKernels:
