@@ -33,7 +33,7 @@ from minigan.style import draw, fit_style
 from minigan.write import write_text
 
 
-def fold_styles(G, cfg, ds, writer, folds, k, space, steps, seed):
+def fold_styles(G, cfg, ds, writer, folds, k, space, steps, seed, tune_steps=0, tune_lr=1e-3):
     """{char: uint8 [28, 28]} for every character `writer` wrote, each drawn from a style
     fitted without that character's fold."""
     own = ds.subset(ds.writers == writer)
@@ -47,7 +47,7 @@ def fold_styles(G, cfg, ds, writer, folds, k, space, steps, seed):
         if k is not None:
             train = rng.choice(train, size=min(k, len(train)), replace=False)
         style = fit_style(G, cfg, targets[train], "".join(chars[train]), space=space,
-                          steps=steps, seed=seed)
+                          steps=steps, tune_steps=tune_steps, tune_lr=tune_lr, seed=seed)
         drawn = to_glyphs(draw(G, cfg, style, "".join(chars[held])))
         out.update(zip(chars[held], drawn))
     return out
@@ -62,7 +62,8 @@ def measure(args) -> dict:
     start = time.perf_counter()
     drawn = {}
     for w in writers:
-        drawn[w] = fold_styles(G, cfg, ds, w, args.folds, k, args.space, args.steps, args.seed)
+        drawn[w] = fold_styles(G, cfg, ds, w, args.folds, k, args.space, args.steps, args.seed,
+                               args.tune_steps, args.tune_lr)
         print(f"writer {w}: {len(drawn[w])} glyphs drawn, {time.perf_counter() - start:.0f}s",
               flush=True)
     def make_glyph(others, char):
@@ -72,6 +73,7 @@ def measure(args) -> dict:
 
     report = writer_fidelity(make_glyph, ds, writers, k=None, seed=args.seed)
     report.update({"k": args.k, "space": args.space, "folds": args.folds, "steps": args.steps,
+                   "tune_steps": args.tune_steps, "tune_lr": args.tune_lr,
                    "seconds": round(time.perf_counter() - start, 1), "ckpt": str(args.ckpt)})
     return report
 
@@ -100,6 +102,9 @@ def main(argv=None) -> int:
     p.add_argument("--space", choices=["w", "w+"], default="w+")
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--tune-steps", type=int, default=0,
+                   help="then fine-tune the synthesis layers this many steps (minigan.style.tune)")
+    p.add_argument("--tune-lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")
     p.add_argument("--picture", default=None, help="write --text in --writer's style instead")

@@ -8,14 +8,20 @@ onto another letter produced nonsense.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from . import ops
 from .autograd import Tensor, no_grad
+from .backend import get_array_module as xp_of, to_numpy
 from .invert import invert, w_statistics
 from .models import ModelConfig
+from .optim import Adam
+
+_TUNED = "tuned:"                  # key prefix of tuned parameters in a saved style
 
 
 @dataclass
@@ -23,12 +29,14 @@ class Style:
     ws: np.ndarray                 # [1, num_ws, w_dim]
     w_spread: float                # typical distance of w from the mean, to scale variation
     fitted_on: str = ""            # the characters it was fitted to
+    tuned: dict = field(default_factory=dict)   # synthesis parameter name -> tuned values
 
     def save(self, path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, ws=self.ws, w_spread=np.float32(self.w_spread),
-                 fitted_on=np.array(self.fitted_on))
+                 fitted_on=np.array(self.fitted_on),
+                 **{_TUNED + name: value for name, value in self.tuned.items()})
         return path
 
     @classmethod
@@ -36,8 +44,41 @@ class Style:
         with np.load(path, allow_pickle=False) as z:
             if "ws" not in z.files:
                 raise ValueError(f"{path} is not a fitted style (it has no 'ws' array)")
+            tuned = {k[len(_TUNED):]: z[k] for k in z.files if k.startswith(_TUNED)}
             return cls(ws=z["ws"].astype(np.float32), w_spread=float(z["w_spread"]),
-                       fitted_on=str(z["fitted_on"]))
+                       fitted_on=str(z["fitted_on"]), tuned=tuned)
+
+
+def tunable_parameters(G) -> list:
+    """(name, parameter) pairs a style may tune: every synthesis layer's weights, biases,
+    style affines and noise strengths, but not the content input. The content input is what
+    picks the character; tuning it would only fit the characters the writer wrote, while the
+    layers are shared by every character, so what they learn about the hand carries over."""
+    return [(n, p) for n, p in G.named_parameters()
+            if n.startswith("synthesis.") and not n.startswith("synthesis.input.")]
+
+
+@contextmanager
+def applied(G, style: "Style"):
+    """G with the style's tuned parameters swapped in, restored on exit (also on error)."""
+    params = dict(tunable_parameters(G))
+    unknown = sorted(set(style.tuned) - set(params))
+    if unknown:
+        raise ValueError(f"the style was tuned for another model: it has {unknown[:3]}, "
+                         "which this generator lacks")
+    saved = {}
+    try:
+        for name, value in style.tuned.items():
+            p = params[name]
+            if tuple(value.shape) != tuple(p.shape):
+                raise ValueError(f"the style was tuned for another model: {name} is "
+                                 f"{value.shape} there and {p.shape} here")
+            saved[name] = p.data
+            p.data = xp_of(p.data).asarray(value, dtype=p.data.dtype)
+        yield G
+    finally:
+        for name, data in saved.items():
+            params[name].data = data
 
 
 def check_style_model(cfg: ModelConfig) -> None:
@@ -55,15 +96,60 @@ def char_labels(cfg: ModelConfig, chars) -> np.ndarray:
 
 def fit_style(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, space: str = "w+",
               steps: int = 200, lr: float = 0.05, optimize_noise: bool = False,
-              seed: int = 0, log=None) -> Style:
-    """One style code explaining all `glyphs` [K, 1, res, res] (in [-1, 1]) of one writer."""
+              tune_steps: int = 0, tune_lr: float = 1e-3, seed: int = 0, log=None) -> Style:
+    """One style code explaining all `glyphs` [K, 1, res, res] (in [-1, 1]) of one writer.
+
+    tune_steps > 0 then fine-tunes the synthesis layers (see `tune`) around that code.
+    """
     check_style_model(cfg)
     if len(chars) != len(glyphs):
         raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
     result = invert(G, cfg, glyphs, char_labels(cfg, chars), space=space, shared=True,
                     steps=steps, lr=lr, optimize_noise=optimize_noise, seed=seed, log=log)
     _, spread = w_statistics(G, cfg, seed=seed)
-    return Style(ws=result.ws, w_spread=spread, fitted_on="".join(sorted(set(chars))))
+    style = Style(ws=result.ws, w_spread=spread, fitted_on="".join(sorted(set(chars))))
+    if tune_steps > 0:
+        style = tune(G, cfg, style, glyphs, chars, steps=tune_steps, lr=tune_lr, log=log)
+    return style
+
+
+def tune(G, cfg: ModelConfig, style: Style, glyphs: np.ndarray, chars: str, steps: int = 50,
+         lr: float = 1e-3, log=None) -> Style:
+    """Fine-tune the synthesis layers so that the style's fixed code draws `glyphs` closer.
+
+    A style code alone can only pick a hand the model already knows; this moves the model a
+    little towards the person's (the idea of pivotal tuning: keep the fitted code as the pivot,
+    then tune the generator around it). Only `tunable_parameters` move, by Adam on the MSE,
+    so the content input, and with it which character is drawn, stays the model's. G itself is
+    left unchanged: the tuned values are returned inside the Style, and `draw` swaps them in.
+    """
+    check_style_model(cfg)
+    targets = Tensor(np.asarray(glyphs, dtype=np.float32))
+    labels = char_labels(cfg, chars)
+    named = tunable_parameters(G)
+    params = [p for _, p in named]
+    original = [(p.data, p.requires_grad) for p in params]
+    ws = Tensor(np.repeat(style.ws.astype(np.float32), len(labels), axis=0))
+    try:
+        with applied(G, style):
+            for p in params:
+                p.data = p.data.copy()
+                p.requires_grad = True
+            opt = Adam(params, lr=lr, betas=(0.9, 0.999))
+            for step in range(steps):
+                opt.zero_grad()
+                diff = G.synthesis(ws, labels, noise_mode="const") - targets
+                loss = ops.mean(diff * diff)
+                loss.backward()
+                opt.step()
+                if log and (step % 25 == 0 or step == steps - 1):
+                    log(f"tune step {step + 1}/{steps}  mse {float(loss.numpy()):.5f}")
+            tuned = {name: to_numpy(p.data).astype(np.float32) for name, p in named}
+    finally:
+        for p, (data, grad) in zip(params, original):
+            p.data, p.requires_grad = data, grad
+            p.grad = None
+    return replace(style, tuned=tuned)
 
 
 def random_style(G, cfg: ModelConfig, seed: int = 0, truncation: float = 0.7) -> Style:
@@ -92,8 +178,9 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
     labels = char_labels(cfg, chars)
     rng = np.random.default_rng(seed)
     ws = np.repeat(style.ws.astype(np.float32), n, axis=0)                # [n, L, D]
-    if variation > 0:
-        per_glyph = rng.standard_normal((n, 1, cfg.w_dim)) / np.sqrt(cfg.w_dim)
-        ws = ws + (per_glyph * style.w_spread * variation).astype(np.float32)
-        return G.synthesis(Tensor(ws), labels, noise_mode="random", rng=rng).numpy()
-    return G.synthesis(Tensor(ws), labels, noise_mode="const").numpy()
+    with applied(G, style):
+        if variation > 0:
+            per_glyph = rng.standard_normal((n, 1, cfg.w_dim)) / np.sqrt(cfg.w_dim)
+            ws = ws + (per_glyph * style.w_spread * variation).astype(np.float32)
+            return G.synthesis(Tensor(ws), labels, noise_mode="random", rng=rng).numpy()
+        return G.synthesis(Tensor(ws), labels, noise_mode="const").numpy()

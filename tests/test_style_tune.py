@@ -1,0 +1,59 @@
+"""Style tuning: fine-tuning the synthesis layers around a fitted style code."""
+import numpy as np
+import pytest
+
+from minigan.generate import load_generator
+from minigan.style import Style, applied, draw, fit_style, tunable_parameters, tune
+
+from test_write import model_dir  # noqa: F401  (the tiny content-conditioned model fixture)
+
+
+def _targets(G, cfg, chars, seed):
+    """Glyphs of `chars` drawn by G from another style: reachable, and not the start point."""
+    from minigan.style import random_style
+
+    return draw(G, cfg, random_style(G, cfg, seed=seed, truncation=1.0), chars)
+
+
+def _mse(a, b):
+    return float(((a - b) ** 2).mean())
+
+
+def test_tune_lowers_the_error_and_leaves_the_model_alone(model_dir):  # noqa: F811
+    G, cfg = load_generator(model_dir)
+    chars = "abdh"
+    targets = _targets(G, cfg, chars, seed=5) * 0.5 + 0.2     # a little off the model's range
+    before = {n: p.data.copy() for n, p in G.named_parameters()}
+    style = fit_style(G, cfg, targets, chars, steps=20, seed=0)
+    tuned = tune(G, cfg, style, targets, chars, steps=15, lr=3e-3)
+    assert set(tuned.tuned) == {n for n, _ in tunable_parameters(G)}
+    assert not any(n.startswith("synthesis.input.") for n in tuned.tuned)
+    assert _mse(draw(G, cfg, tuned, chars), targets) < 0.9 * _mse(draw(G, cfg, style, chars),
+                                                                    targets)
+    for n, p in G.named_parameters():                          # G is unchanged afterwards
+        assert np.array_equal(p.data, before[n]), n
+        assert p.grad is None and not p.requires_grad
+
+
+def test_tuned_style_survives_save_and_load(model_dir, tmp_path):  # noqa: F811
+    G, cfg = load_generator(model_dir)
+    chars = "ab"
+    targets = _targets(G, cfg, chars, seed=6)
+    style = fit_style(G, cfg, targets, chars, steps=5, tune_steps=3, tune_lr=3e-3, seed=0)
+    back = Style.load(style.save(tmp_path / "mine.npz"))
+    assert set(back.tuned) == set(style.tuned)
+    assert np.array_equal(draw(G, cfg, back, "ba"), draw(G, cfg, style, "ba"))
+
+
+def test_a_style_tuned_for_another_model_is_refused_and_nothing_changes(model_dir):  # noqa: F811
+    G, cfg = load_generator(model_dir)
+    name, p = tunable_parameters(G)[0]
+    before = p.data.copy()
+    wrong = Style(ws=np.zeros((1, cfg.num_ws, cfg.w_dim), np.float32), w_spread=1.0,
+                  tuned={name: np.zeros((3, 3), np.float32)})
+    with pytest.raises(ValueError, match="another model"):
+        draw(G, cfg, wrong, "a")
+    assert np.array_equal(p.data, before)
+    with pytest.raises(ValueError, match="another model"):
+        with applied(G, Style(ws=wrong.ws, w_spread=1.0, tuned={"synthesis.nope": before})):
+            pass
