@@ -131,7 +131,8 @@ def layout(glyphs: np.ndarray, text: str, x_height: int = 24, width: int = 1200,
     return 255 - ink, placed
 
 
-def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print) -> Style:
+def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print,
+               tune_steps: int = 0) -> Style:
     """A Style from a saved style .npz, from a person's glyphs (fitted now), or at random."""
     if source is None:
         return random_style(G, cfg, seed=seed)
@@ -144,7 +145,7 @@ def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print) -> 
 
     targets, labels, chars = load_targets(source, cfg, limit=None)
     log(f"fitting a style to {len(chars)} glyphs of {len(set(chars))} characters ...")
-    return fit_style(G, cfg, targets, chars, steps=steps, seed=seed)
+    return fit_style(G, cfg, targets, chars, steps=steps, tune_steps=tune_steps, seed=seed)
 
 
 def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
@@ -186,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=1200, help="page width in pixels (lines wrap)")
     p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (0 = none)")
     p.add_argument("--steps", type=int, default=200, help="optimisation steps when fitting a style")
+    p.add_argument("--tune-steps", type=int, default=0,
+                   help="after fitting, fine-tune the model's synthesis layers this many steps "
+                        "towards the person's glyphs (kept in the style, see --save-style)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -202,7 +206,8 @@ def main(argv=None) -> int:
         G, cfg = load_generator(ckpt)
         check_style_model(cfg)
         char_labels(cfg, "".join(c for c in text if not c.isspace()))
-        style = load_style(args.style, G, cfg, args.steps, args.seed)
+        style = load_style(args.style, G, cfg, args.steps, args.seed,
+                           tune_steps=args.tune_steps)
         if args.save_style:
             style.save(args.save_style)
         page, _, glyphs, chars = write_text(G, cfg, style, text, args.x_height, args.width,

@@ -57,3 +57,19 @@ def test_a_style_tuned_for_another_model_is_refused_and_nothing_changes(model_di
     with pytest.raises(ValueError, match="another model"):
         with applied(G, Style(ws=wrong.ws, w_spread=1.0, tuned={"synthesis.nope": before})):
             pass
+
+
+@pytest.mark.filterwarnings("ignore:.*dark ink on light paper")  # an untrained model draws anything
+def test_write_cli_fits_tunes_and_saves_a_style(model_dir, tmp_path):  # noqa: F811
+    from minigan.data import GlyphDataset
+    from minigan.write import main
+
+    G, cfg = load_generator(model_dir)
+    glyphs = tmp_path / "mine.npz"
+    images = ((_targets(G, cfg, "abd", seed=7) + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    GlyphDataset(images=images[:, 0], labels=np.array([0, 1, 2]), charset="abd").save(glyphs)
+    saved = tmp_path / "style.npz"
+    assert main(["bad", "--ckpt", str(model_dir), "--style", str(glyphs), "--steps", "3",
+                 "--tune-steps", "2", "--save-style", str(saved),
+                 "--out", str(tmp_path / "t.png")]) == 0
+    assert Style.load(saved).tuned and (tmp_path / "t.png").is_file()
