@@ -35,6 +35,10 @@ def generator_from_checkpoint(ckpt, ema: bool = True, device: str = "cpu"):
         raise CheckpointError("the checkpoint holds no model configuration")
     cfg = ModelConfig.from_dict(ckpt.config["model"])
     G, _ = build_models(cfg)
+    if ckpt.config.get("train", {}).get("finetune"):
+        # A fine-tuning run added one writer row to its base model (see minigan.train).
+        G.add_writer()
+        cfg = cfg.replace(num_writers=cfg.num_writers + 1)
     name = "G_ema" if ema and "G_ema" in ckpt.modules else "G"
     ckpt.restore(modules={name: G})
     G.to(device).eval().requires_grad_(False)

@@ -25,7 +25,7 @@ from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_spec as load_dataset
 from .images import image_grid, save_atomic, save_gif
-from .models import PRESETS, ModelConfig, build_models, preset
+from .models import PRESETS, ModelConfig, add_writer, build_models, preset
 from .optim import Adam, ema_update
 
 
@@ -47,6 +47,8 @@ class TrainConfig:
     chars: str = ""                    # train on these characters only ("" = all)
     metrics: str = ""                  # "fid,kid": measured on G_ema at every tick
     metrics_n: int = 1000              # samples per tick metric
+    finetune: str = ""                 # CondGAN base run: learn one new writer from `data`
+    finetune_g: str = "writer"         # when fine-tuning, G trains its "writer" row or "all"
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -59,12 +61,20 @@ class TrainConfig:
 PRESET_LR = {"sg2-16-small": 0.01, "sg2-32-small": 0.01, "sg-16-mnist": 0.01}
 
 
+FINETUNE_AUGMENT = "translation,cutout,scale"   # a person's few dozen glyphs need it
+FINETUNE_KIMG = 2.0
+
+
 class TrainingDiverged(RuntimeError):
     pass
 
 
-def prepare_data(tc: TrainConfig, res: int):
-    """(images float32 [N,1,res,res] in [-1,1], labels int64 [N], writers or None, charset)."""
+def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None):
+    """(images float32 [N,1,res,res] in [-1,1], labels int64 [N], writers or None, charset).
+
+    With a fine-tuning `base` model, labels index the base model's charset and every glyph
+    belongs to the one new writer, whose id is the base model's writer count.
+    """
     ds = load_dataset(tc.data)
     if tc.chars:
         missing = sorted(set(tc.chars) - set(ds.charset))
@@ -77,25 +87,54 @@ def prepare_data(tc: TrainConfig, res: int):
     images = ds.as_float(res) * 2.0 - 1.0                            # [N, 1, res, res]
     if not np.isfinite(images).all():
         raise ValueError(f"dataset {tc.data} contains NaN or inf pixels")
+    if base is not None:
+        if not base.charset:
+            raise ValueError("the base model records no charset, so its characters cannot be "
+                             "matched to the new writer's glyphs")
+        chars = [ds.charset[c] for c in ds.labels]
+        unknown = sorted(set(chars) - set(base.charset))
+        if unknown:
+            raise ValueError(f"{tc.data} has characters the base model does not know: "
+                             f"{''.join(unknown)!r} (it knows {base.charset!r})")
+        labels = np.array([base.charset.index(c) for c in chars], dtype=np.int64)
+        writers = np.full(len(labels), base.num_writers, dtype=np.int64)
+        return images.astype(np.float32), labels, writers, base.charset
     return images.astype(np.float32), ds.labels.astype(np.int64), ds.writers, ds.charset
 
 
 class Trainer:
     """Holds the models, optimizers and RNG; `step()` is one D update plus one G update."""
 
-    def __init__(self, mc: ModelConfig, tc: TrainConfig, data):
+    def __init__(self, mc: ModelConfig, tc: TrainConfig, data, base=None):
+        """base: the loaded checkpoint of the run to fine-tune from (tc.finetune), whose
+        weights start the models; on --resume of a fine-tuning run, None (restore follows)."""
         self.mc, self.tc = mc, tc
         self.images, self.labels, self.writers, self.charset = data
         self.conditioned = mc.num_classes > 0
         self.G, self.D = build_models(mc, seed=tc.seed)
         self.G_ema, _ = build_models(mc, seed=tc.seed)
-        self.G_ema.load_state_dict(self.G.state_dict())
+        if base is not None:
+            base.restore(modules={"G": self.G, "D": self.D, "G_ema": self.G_ema})
+        else:
+            self.G_ema.load_state_dict(self.G.state_dict())
+        if tc.finetune:
+            # One more writer row, started at the mean of the others (mc keeps the base's
+            # count: the row is added the same way on every build, resume included).
+            self.new_writer = add_writer(self.G, self.D)
+            self.G_ema.add_writer()
         for m in (self.G, self.D, self.G_ema):
             m.to(tc.device)
         self.G_ema.requires_grad_(False)
+        g_params = self.G.parameters()
+        if tc.finetune and tc.finetune_g == "writer":
+            # Only the new writer's row moves in G: the model's drawing of every character
+            # stays as pretrained, and a few dozen glyphs only have to pin down one style.
+            self.G.requires_grad_(False)
+            self.G.writer_embed.weight.requires_grad = True
+            g_params = [self.G.writer_embed.weight]
         # Lazy R1 regularisation: scale Adam so the effective betas match every-step R1.
         ratio = tc.r1_interval / (tc.r1_interval + 1)
-        self.opt_G = Adam(self.G.parameters(), lr=tc.lr, betas=(0.0, 0.99), eps=1e-8)
+        self.opt_G = Adam(g_params, lr=tc.lr, betas=(0.0, 0.99), eps=1e-8)
         self.opt_D = Adam(self.D.parameters(), lr=tc.lr * ratio, betas=(0.0, 0.99 ** ratio),
                           eps=1e-8)
         self.rng = np.random.default_rng(tc.seed)
@@ -105,8 +144,12 @@ class Trainer:
         n = tc.grid_rows * 8
         self.grid_z = grid_rng.standard_normal((n, mc.z_dim)).astype(np.float32)
         classes = np.unique(self.labels)
+        if tc.finetune:                 # every character the model knows, in the new hand
+            classes = np.arange(mc.num_classes)
         self.grid_labels = classes[np.arange(n) % len(classes)] if self.conditioned else None
         self.grid_writers = (grid_rng.integers(0, mc.num_writers, n) if mc.num_writers else None)
+        if tc.finetune:
+            self.grid_writers = np.full(n, self.new_writer)
 
     # ----- sampling ---------------------------------------------------------------------------
     def _tensor(self, array) -> Tensor:
@@ -294,9 +337,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-n", type=int, default=1000)
     p.add_argument("--out", default="runs/default", help="run folder (checkpoint, grids, logs)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--finetune", default=None, metavar="BASE_RUN",
+                   help="pretrain-then-fine-tune: teach the writer-conditioned CondGAN in "
+                        "BASE_RUN one new writer, whose glyphs are --data (e.g. the output of "
+                        "minigan.data extract); the model and charset come from BASE_RUN, "
+                        f"--kimg defaults to {FINETUNE_KIMG:g} and --augment to {FINETUNE_AUGMENT}")
+    p.add_argument("--finetune-g", choices=["writer", "all"], default="writer",
+                   help="when fine-tuning, what G trains: only the new writer's row, or all "
+                        "its weights (D always trains)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     return p
+
+
+def finetune_trainer(args) -> Trainer:
+    """A Trainer that teaches a writer-conditioned CondGAN one new writer from args.data."""
+    from .generate import run_checkpoint
+
+    try:
+        base = load_checkpoint(run_checkpoint(args.finetune))
+    except CheckpointError as e:
+        raise ValueError(f"--finetune: {e}") from None
+    mc = ModelConfig.from_dict(base.config["model"])
+    base_tc = TrainConfig.from_dict(base.config.get("train", {}))
+    if mc.model != "condgan" or not mc.num_writers:
+        raise ValueError("--finetune needs a CondGAN trained with --writers (it learns a new "
+                         "writer row); for a style model, fit a style with minigan.write instead")
+    if base_tc.finetune:
+        raise ValueError(f"{args.finetune} is itself a fine-tuning run; fine-tune from its "
+                         f"base, {base_tc.finetune}")
+    tc = TrainConfig(data=args.data, batch=args.batch,
+                     kimg=args.kimg if args.kimg is not None else FINETUNE_KIMG,
+                     tick_kimg=args.tick_kimg,
+                     lr=args.lr if args.lr is not None else base_tc.lr,
+                     r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+                     augment=args.augment if args.augment else FINETUNE_AUGMENT,
+                     seed=args.seed, device=args.device, finetune=str(args.finetune),
+                     finetune_g=args.finetune_g)
+    parse_policy(tc.augment)
+    return Trainer(mc, tc, prepare_data(tc, mc.res, base=mc), base=base)
 
 
 def _log(msg: str) -> None:
@@ -315,10 +394,20 @@ def run(args) -> int:
         mc = ModelConfig.from_dict(ckpt.config["model"])
         tc = TrainConfig.from_dict(ckpt.config["train"])
         tc.kimg = args.kimg if args.kimg is not None else tc.kimg   # --kimg extends a run
-        data = prepare_data(tc, mc.res)
+        data = prepare_data(tc, mc.res, base=mc if tc.finetune else None)
         trainer = Trainer(mc, tc, data)
         trainer.restore(ckpt)
         _log(f"resumed {ckpt_path} at step {trainer.step_index}")
+    elif args.finetune:
+        if ckpt_path.exists():
+            _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")
+            return 2
+        trainer = finetune_trainer(args)
+        tc, mc = trainer.tc, trainer.mc
+        _log(f"fine-tuning {args.finetune} ({mc.num_writers} writers) on {tc.data}: "
+             f"{len(trainer.images)} glyphs of {len(np.unique(trainer.labels))} characters as "
+             f"new writer {trainer.new_writer}; G trains {tc.finetune_g!r}, augment "
+             f"{tc.augment or 'none'}")
     else:
         if ckpt_path.exists():
             _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")

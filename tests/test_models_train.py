@@ -200,3 +200,56 @@ def test_tick_metrics_fid_and_kid():
     assert set(out) == {"fid", "kid_x1000"} and all(np.isfinite(v) for v in out.values())
     assert out["fid"] > 0
     assert _trainer().tick_metrics() == {}
+
+
+def test_finetune_teaches_a_condgan_one_new_writer(tmp_path):
+    """Pretrain-then-fine-tune: the base run's weights start the model, one writer row is
+    added, G trains only that row, the run resumes, and generate loads the result."""
+    from minigan.data import GlyphDataset
+    from minigan.generate import load_generator
+
+    cfg = tiny("condgan", conditioning="none", num_classes=4, num_writers=3, charset="abcd")
+    base = Trainer(cfg, TrainConfig(batch=4, r1_interval=2), _data())
+    base.step()
+    base.save(tmp_path / "base.npz")
+    rng = np.random.default_rng(1)
+    mine = tmp_path / "mine.npz"
+    GlyphDataset(images=rng.integers(0, 255, (6, 16, 16), dtype=np.uint8),
+                 labels=np.array([0, 1, 0, 1, 0, 1]), charset="ba").save(mine)
+    out = tmp_path / "me"
+    args = ["--finetune", str(tmp_path / "base.npz"), "--data", str(mine), "--out", str(out),
+            "--batch", "4", "--kimg", "0.008", "--tick-kimg", "0.004", "--r1-interval", "2"]
+    assert main(args) == 0
+    ckpt = load_checkpoint(out / "checkpoint.npz")
+    assert ckpt.step == 2 and ckpt.config["train"]["augment"] == "translation,cutout,scale"
+    G, cfg = load_generator(out, ema=False)
+    start = base.G.state_dict()
+    for name, value in G.state_dict().items():
+        if name == "writer_embed.weight":
+            assert value.shape == (start[name].shape[0], 4)            # 3 writers + the new one
+            assert np.array_equal(value[:, :3], start[name])           # old rows untouched
+            assert not np.allclose(value[:, 3], start[name].mean(axis=1))   # new row learned
+        else:
+            assert np.array_equal(value, start[name]), name            # G's drawing is frozen
+    assert cfg.num_writers == 4
+    glyphs = G(z(2, cfg.z_dim), np.array([0, 1]), np.array([3, 3]))      # the new hand
+    assert np.isfinite(glyphs.numpy()).all()
+    # The characters are the base model's: "b" and "a" were mapped to its labels 1 and 0.
+    assert main(["--resume", "--out", str(out), "--kimg", "0.012"]) == 0
+    assert load_checkpoint(out / "checkpoint.npz").step == 3
+
+
+def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
+    base = _trainer()                                   # a StyleGAN2: no writer rows
+    base.save(tmp_path / "sg2.npz")
+    assert main(["--finetune", str(tmp_path / "sg2.npz"), "--out", str(tmp_path / "x")]) == 2
+    assert "CondGAN trained with --writers" in capsys.readouterr().err
+    cfg = tiny("condgan", conditioning="none", num_classes=4, num_writers=3, charset="abcd")
+    Trainer(cfg, TrainConfig(batch=4), _data()).save(tmp_path / "cond.npz")
+    from minigan.data import GlyphDataset
+
+    GlyphDataset(images=np.zeros((2, 16, 16), np.uint8), labels=np.array([0, 1]),
+                 charset="az").save(tmp_path / "odd.npz")
+    assert main(["--finetune", str(tmp_path / "cond.npz"), "--data", str(tmp_path / "odd.npz"),
+                 "--out", str(tmp_path / "y")]) == 2
+    assert "does not know" in capsys.readouterr().err and not (tmp_path / "y").exists()
