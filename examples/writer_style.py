@@ -12,6 +12,9 @@ are drawn with it. So no glyph is ever drawn from a style that saw that characte
 glyph is scored by writer identification and by the character classifier, beside the real
 held-out glyph (ceiling) and another writer's real glyph of the same character (floor).
 
+With a writer-conditioned CondGAN checkpoint, the style is instead a new writer row fitted to
+the same glyphs (minigan.style.fit_writer_row), drawn at z = 0.
+
 --picture instead fits one writer's style to all their glyphs and writes --text with it,
 beside that writer's real glyphs.
 """
@@ -29,13 +32,38 @@ from minigan.data import load_spec
 from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
 from minigan.metrics import to_glyphs, writer_fidelity
-from minigan.style import draw, fit_style
+from minigan.models import build_models
+from minigan.style import draw, draw_writer, fit_style, fit_writer_row
 from minigan.write import write_text
 
 
-def fold_styles(G, cfg, ds, writer, folds, k, space, steps, seed, tune_steps=0, tune_lr=1e-3):
-    """{char: uint8 [28, 28]} for every character `writer` wrote, each drawn from a style
-    fitted without that character's fold."""
+def style_method(G, cfg, args):
+    """fit_draw for a content-conditioned style model: one style code (W or W+) fitted to
+    the glyphs, optionally with the synthesis layers tuned around it."""
+    def fit_draw(targets, train_chars, held_chars):
+        style = fit_style(G, cfg, targets, train_chars, space=args.space, steps=args.steps,
+                          lr=args.lr, tune_steps=args.tune_steps, tune_lr=args.tune_lr, seed=args.seed)
+        return draw(G, cfg, style, held_chars)
+    return fit_draw
+
+
+def condgan_row_method(G, cfg, args):
+    """fit_draw for a writer-conditioned CondGAN: a new writer row fitted to the glyphs, on a
+    fresh copy of G each time (so no fold sees another's row)."""
+    state = G.state_dict()
+
+    def fit_draw(targets, train_chars, held_chars):
+        g, _ = build_models(cfg)
+        g.load_state_dict(state)
+        g.eval().requires_grad_(False)
+        writer = fit_writer_row(g, cfg, targets, train_chars, steps=args.steps, lr=args.lr)
+        return draw_writer(g, cfg, writer, held_chars)
+    return fit_draw
+
+
+def fold_glyphs(fit_draw, cfg, ds, writer, folds, k, seed):
+    """{char: uint8 [28, 28]} for every character `writer` wrote, each drawn by
+    fit_draw(targets, train_chars, held_chars) from glyphs of the other folds only."""
     own = ds.subset(ds.writers == writer)
     chars = np.array([ds.charset[label] for label in own.labels])
     targets = own.as_float(cfg.res) * 2.0 - 1.0
@@ -46,9 +74,7 @@ def fold_styles(G, cfg, ds, writer, folds, k, space, steps, seed, tune_steps=0, 
         train = np.flatnonzero(~held)
         if k is not None:
             train = rng.choice(train, size=min(k, len(train)), replace=False)
-        style = fit_style(G, cfg, targets[train], "".join(chars[train]), space=space,
-                          steps=steps, tune_steps=tune_steps, tune_lr=tune_lr, seed=seed)
-        drawn = to_glyphs(draw(G, cfg, style, "".join(chars[held])))
+        drawn = to_glyphs(fit_draw(targets[train], "".join(chars[train]), "".join(chars[held])))
         out.update(zip(chars[held], drawn))
     return out
 
@@ -59,11 +85,12 @@ def measure(args) -> dict:
     lo, hi = map(int, args.writers.split("-"))
     writers = list(range(lo, hi + 1))
     k = None if args.k == "all" else int(args.k)
+    method = condgan_row_method if cfg.model == "condgan" else style_method
+    fit_draw = method(G, cfg, args)
     start = time.perf_counter()
     drawn = {}
     for w in writers:
-        drawn[w] = fold_styles(G, cfg, ds, w, args.folds, k, args.space, args.steps, args.seed,
-                               args.tune_steps, args.tune_lr)
+        drawn[w] = fold_glyphs(fit_draw, cfg, ds, w, args.folds, k, args.seed)
         print(f"writer {w}: {len(drawn[w])} glyphs drawn, {time.perf_counter() - start:.0f}s",
               flush=True)
     def make_glyph(others, char):
@@ -72,7 +99,8 @@ def measure(args) -> dict:
         return drawn[int(others.writers[0])][char]
 
     report = writer_fidelity(make_glyph, ds, writers, k=None, seed=args.seed)
-    report.update({"k": args.k, "space": args.space, "folds": args.folds, "steps": args.steps,
+    report.update({"k": args.k, "method": method.__name__, "space": args.space,
+                   "folds": args.folds, "steps": args.steps, "lr": args.lr,
                    "tune_steps": args.tune_steps, "tune_lr": args.tune_lr,
                    "seconds": round(time.perf_counter() - start, 1), "ckpt": str(args.ckpt)})
     return report
@@ -102,6 +130,8 @@ def main(argv=None) -> int:
     p.add_argument("--space", choices=["w", "w+"], default="w+")
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--lr", type=float, default=0.05,
+                   help="fitting rate (style code, or a CondGAN's writer row)")
     p.add_argument("--tune-steps", type=int, default=0,
                    help="then fine-tune the synthesis layers this many steps (minigan.style.tune)")
     p.add_argument("--tune-lr", type=float, default=1e-3)

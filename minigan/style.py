@@ -184,3 +184,50 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
             ws = ws + (per_glyph * style.w_spread * variation).astype(np.float32)
             return G.synthesis(Tensor(ws), labels, noise_mode="random", rng=rng).numpy()
         return G.synthesis(Tensor(ws), labels, noise_mode="const").numpy()
+
+
+# ----- CondGAN: a writer is a row of the writer embedding ----------------------------------
+
+def fit_writer_row(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, steps: int = 200,
+                   lr: float = 0.05, log=None) -> int:
+    """Add one writer row to the writer-conditioned CondGAN G and fit it, by MSE, so that G
+    draws `glyphs` [K, 1, res, res] (in [-1, 1]) of `chars` with it; returns the new writer id.
+
+    Glyphs are drawn at z = 0 (the centre of the noise), so the row alone has to carry the
+    hand: the study's method 1 learned a writer only by adversarial training on that writer's
+    set, which needs far more glyphs than a person gives. G gains the row (pass a copy to keep
+    the original); everything else in G stays as it was.
+    """
+    if cfg.model != "condgan" or not cfg.num_writers:
+        raise ValueError("fitting a writer row needs a CondGAN trained with --writers")
+    if len(chars) != len(glyphs):
+        raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
+    labels = char_labels(cfg, chars)
+    writer = G.add_writer()
+    row = G.writer_embed.weight
+    row.requires_grad = True                   # only its new column gets a gradient
+    targets = Tensor(np.asarray(glyphs, dtype=np.float32))
+    z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
+    writers = np.full(len(labels), writer)
+    opt = Adam([row], lr=lr, betas=(0.9, 0.999))
+    try:
+        for step in range(steps):
+            opt.zero_grad()
+            diff = G(z, labels, writers) - targets
+            loss = ops.mean(diff * diff)
+            loss.backward()
+            opt.step()
+            if log and (step % 50 == 0 or step == steps - 1):
+                log(f"writer row step {step + 1}/{steps}  mse {float(loss.numpy()):.5f}")
+    finally:
+        row.requires_grad = False
+        row.grad = None
+    return writer
+
+
+@no_grad()
+def draw_writer(G, cfg: ModelConfig, writer: int, chars: str) -> np.ndarray:
+    """Glyphs [len(chars), 1, res, res] in [-1, 1] of `chars` by CondGAN writer `writer`, at z = 0."""
+    labels = char_labels(cfg, chars)
+    z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
+    return G(z, labels, np.full(len(labels), writer)).numpy()

@@ -73,3 +73,28 @@ def test_write_cli_fits_tunes_and_saves_a_style(model_dir, tmp_path):  # noqa: F
                  "--tune-steps", "2", "--save-style", str(saved),
                  "--out", str(tmp_path / "t.png")]) == 0
     assert Style.load(saved).tuned and (tmp_path / "t.png").is_file()
+
+
+def test_a_fitted_condgan_writer_row_draws_that_writer():
+    """The CondGAN's writer row, fitted to glyphs one existing writer drew, draws them far
+    closer than the new row's starting point (the mean of the rows) does; old rows stay."""
+    from minigan.models import ModelConfig, build_models
+    from minigan.style import draw_writer, fit_writer_row
+
+    cfg = ModelConfig(model="condgan", res=16, z_dim=16, w_dim=16, num_classes=3,
+                      num_writers=4, charset="abc", g_channels={4: 16, 8: 12, 16: 8},
+                      d_channels={16: 8, 8: 12, 4: 16})
+    G, _ = build_models(cfg, seed=3)
+    G.eval().requires_grad_(False)
+    targets = draw_writer(G, cfg, 2, "abcab")
+    before = G.writer_embed.weight.data.copy()
+    writer = fit_writer_row(G, cfg, targets, "abcab", steps=150, lr=0.05)
+    assert writer == 4 and G.writer_embed.weight.shape[1] == 5
+    assert np.array_equal(G.writer_embed.weight.data[:, :4], before)
+    mean_row = before.mean(axis=1)
+    G.writer_embed.weight.data[:, 4], fitted = mean_row, G.writer_embed.weight.data[:, 4].copy()
+    start = draw_writer(G, cfg, writer, "abcab")
+    G.writer_embed.weight.data[:, 4] = fitted
+    assert _mse(draw_writer(G, cfg, writer, "abcab"), targets) < 0.2 * _mse(start, targets)
+    with pytest.raises(ValueError, match="CondGAN trained with --writers"):
+        fit_writer_row(G, cfg.replace(num_writers=0), targets, "abcab")
