@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mix", action="store_true", help="draw a style-mixing grid instead")
     p.add_argument("--crossover", type=int, default=2, help="first style input taken from the column")
     p.add_argument("--rows", type=int, default=5, help="--mix: row and column sources")
+    p.add_argument("--writer", type=int, default=None,
+                   help="CondGAN with writer rows: draw every glyph by this writer (-1: the "
+                        "last row, e.g. the one a --finetune run added); default: at random")
     return p
 
 
@@ -147,8 +150,16 @@ def main(argv=None) -> int:
         else:
             if args.n < 1:
                 raise ValueError("--n must be at least 1")
-            picture = image_grid(sample(G, cfg, args.n, args.chars, args.truncation, args.seed),
-                                 cols=args.cols, scale=3)
+            writers = None
+            if args.writer is not None:
+                if cfg.model != "condgan" or not cfg.num_writers:
+                    raise ValueError("--writer needs a CondGAN trained with --writers")
+                if not -cfg.num_writers <= args.writer < cfg.num_writers:
+                    raise ValueError(f"--writer {args.writer}: the model has {cfg.num_writers} "
+                                     f"writers (0..{cfg.num_writers - 1}, or -1 for the last)")
+                writers = np.full(args.n, args.writer % cfg.num_writers)
+            picture = image_grid(sample(G, cfg, args.n, args.chars, args.truncation, args.seed,
+                                        writers=writers), cols=args.cols, scale=3)
         save_atomic(picture, args.out)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -237,6 +237,12 @@ def test_finetune_teaches_a_condgan_one_new_writer(tmp_path):
     # The characters are the base model's: "b" and "a" were mapped to its labels 1 and 0.
     assert main(["--resume", "--out", str(out), "--kimg", "0.012"]) == 0
     assert load_checkpoint(out / "checkpoint.npz").step == 3
+    from minigan.generate import main as generate
+
+    assert generate(["--ckpt", str(out), "--writer", "-1", "--n", "4", "--chars", "ab",
+                     "--out", str(tmp_path / "me.png")]) == 0
+    assert (tmp_path / "me.png").is_file()
+    assert generate(["--ckpt", str(out), "--writer", "4", "--out", str(tmp_path / "no.png")]) == 2
 
 
 def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
