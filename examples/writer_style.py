@@ -112,7 +112,8 @@ def picture(args) -> None:
     own = ds.subset(ds.writers == args.writer)
     chars = "".join(ds.charset[label] for label in own.labels)
     style = fit_style(G, cfg, own.as_float(cfg.res) * 2.0 - 1.0, chars, space=args.space,
-                      steps=args.steps, seed=args.seed)
+                      steps=args.steps, lr=args.lr, tune_steps=args.tune_steps,
+                      tune_lr=args.tune_lr, seed=args.seed)
     page, _, _, _ = write_text(G, cfg, style, args.text, x_height=28, width=900, seed=args.seed)
     real = image_grid(own.images, cols=31, scale=1, pad=2)
     canvas = Image.new("L", (max(real.width, page.shape[1]), real.height + page.shape[0] + 10), 255)

@@ -24,8 +24,9 @@ For s = 1 that is just the padded plane. Two reasons, both measured on one core:
 NumPy) reads a negative index from the end, so an index that might be negative (an offset
 into the unpadded plane) costs a check per element and stops LLVM from vectorising; and a
 strided inner loop (j*s + b) is a gather. With the phase plane every index is a sum of
-non-negative counters with stride 1: 0.6 -> 0.25 ns per column element at stride 1, and
-0.95 -> 0.3 at stride 2.
+non-negative counters with stride 1: at stride 1 on 32x32 and 16x16 planes, 0.6-0.7 -> 0.2-0.3
+ns per column element. At stride 2 the output rows are short (7 or 8 elements), so per-row
+overhead caps the gain: im2col 0.94 -> 0.75-0.8 ns, col2im 1.3 -> 0.7-0.9 ns.
 
 The undecorated functions are the readable spec; the njit'ed ones run.
 """
@@ -45,7 +46,7 @@ COLUMN_BUDGET = 1 << 21
 
 # Planes per prange task. A task allocates one scratch plane and reuses it for all its planes,
 # so the scratch stays in L1/L2 (one scratch array for every plane would stream through memory,
-# and one allocation per plane costs more than the copy at 4x4 and 8x8); 16 planes still gives
+# and one allocation per plane costs about as much as the copy at 4x4); 16 planes still gives
 # dozens of tasks to share among threads at every layer of the models.
 PLANES_PER_TASK = 16
 
