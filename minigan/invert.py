@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_targets(source: str, cfg: ModelConfig, writer=None, limit=None):
     """(targets [N,1,res,res] in [-1,1], labels [N] in the model's charset or None, chars)."""
-    from .data import load
+    from .data import load_spec as load
 
     ds = load(source)
     if writer is not None:

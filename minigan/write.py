@@ -187,9 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=1200, help="page width in pixels (lines wrap)")
     p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (0 = none)")
     p.add_argument("--steps", type=int, default=200, help="optimisation steps when fitting a style")
-    p.add_argument("--tune-steps", type=int, default=0,
+    p.add_argument("--tune-steps", type=int, default=30,
                    help="after fitting, fine-tune the model's synthesis layers this many steps "
-                        "towards the person's glyphs (kept in the style, see --save-style)")
+                        "towards the person's glyphs (kept in the style, see --save-style); "
+                        "0 fits the style code only")
     p.add_argument("--seed", type=int, default=0)
     return p
 
