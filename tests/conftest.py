@@ -1,4 +1,5 @@
-"""Shared fixtures: where the real data lives, and a skip when it is absent."""
+"""Shared fixtures: where the real data lives (and a skip when it is absent), and a tiny
+untrained content-conditioned model to write with."""
 import os
 from pathlib import Path
 
@@ -27,3 +28,18 @@ def real_data():
         return path
 
     return find
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A run folder holding a tiny untrained content-conditioned StyleGAN2 over "abgdTh"."""
+    from minigan.checkpoint import save_checkpoint
+    from minigan.models import ModelConfig, build_models
+
+    cfg = ModelConfig(model="stylegan2", res=16, z_dim=16, w_dim=16, mapping_layers=1,
+                      conditioning="content", num_classes=6, charset="abgdTh",
+                      g_channels={4: 16, 8: 12, 16: 8}, d_channels={16: 8, 8: 12, 4: 16})
+    d = tmp_path_factory.mktemp("model")
+    G, _ = build_models(cfg)
+    save_checkpoint(d / "checkpoint.npz", 0, {"model": cfg.to_dict()}, modules={"G_ema": G})
+    return d

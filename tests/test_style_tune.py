@@ -5,8 +5,6 @@ import pytest
 from minigan.generate import load_generator
 from minigan.style import Style, applied, draw, fit_style, tunable_parameters, tune
 
-from test_write import model_dir  # noqa: F401  (the tiny content-conditioned model fixture)
-
 
 def _targets(G, cfg, chars, seed):
     """Glyphs of `chars` drawn by G from another style: reachable, and not the start point."""
@@ -19,7 +17,7 @@ def _mse(a, b):
     return float(((a - b) ** 2).mean())
 
 
-def test_tune_lowers_the_error_and_leaves_the_model_alone(model_dir):  # noqa: F811
+def test_tune_lowers_the_error_and_leaves_the_model_alone(model_dir):
     G, cfg = load_generator(model_dir)
     chars = "abdh"
     targets = _targets(G, cfg, chars, seed=5) * 0.5 + 0.2     # a little off the model's range
@@ -35,7 +33,7 @@ def test_tune_lowers_the_error_and_leaves_the_model_alone(model_dir):  # noqa: F
         assert p.grad is None and not p.requires_grad
 
 
-def test_tuned_style_survives_save_and_load(model_dir, tmp_path):  # noqa: F811
+def test_tuned_style_survives_save_and_load(model_dir, tmp_path):
     G, cfg = load_generator(model_dir)
     chars = "ab"
     targets = _targets(G, cfg, chars, seed=6)
@@ -45,7 +43,7 @@ def test_tuned_style_survives_save_and_load(model_dir, tmp_path):  # noqa: F811
     assert np.array_equal(draw(G, cfg, back, "ba"), draw(G, cfg, style, "ba"))
 
 
-def test_a_style_tuned_for_another_model_is_refused_and_nothing_changes(model_dir):  # noqa: F811
+def test_a_style_tuned_for_another_model_is_refused_and_nothing_changes(model_dir):
     G, cfg = load_generator(model_dir)
     name, p = tunable_parameters(G)[0]
     before = p.data.copy()
@@ -60,7 +58,7 @@ def test_a_style_tuned_for_another_model_is_refused_and_nothing_changes(model_di
 
 
 @pytest.mark.filterwarnings("ignore:.*dark ink on light paper")  # an untrained model draws anything
-def test_write_cli_fits_tunes_and_saves_a_style(model_dir, tmp_path):  # noqa: F811
+def test_write_cli_fits_tunes_and_saves_a_style(model_dir, tmp_path):
     from minigan.data import GlyphDataset
     from minigan.write import main
 

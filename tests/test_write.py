@@ -2,14 +2,9 @@
 import numpy as np
 import pytest
 
-from minigan.checkpoint import save_checkpoint
-from minigan.models import ModelConfig, build_models
 from minigan.write import extent, layout, main
 
-CHARSET = "abgdTh"
-CFG = ModelConfig(model="stylegan2", res=16, z_dim=16, w_dim=16, mapping_layers=1,
-                  conditioning="content", num_classes=len(CHARSET), charset=CHARSET,
-                  g_channels={4: 16, 8: 12, 16: 8}, d_channels={16: 8, 8: 12, 4: 16})
+# model_dir (tests/conftest.py): a tiny untrained content-conditioned model over "abgdTh".
 
 
 def _blob_glyphs(n, size=28):
@@ -57,14 +52,6 @@ def test_long_text_wraps_within_the_width():
 def test_layout_needs_one_glyph_per_character():
     with pytest.raises(ValueError, match="glyphs for"):
         layout(_blob_glyphs(2), "abc")
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    G, D = build_models(CFG)
-    save_checkpoint(d / "checkpoint.npz", 0, {"model": CFG.to_dict()}, modules={"G_ema": G})
-    return d
 
 
 def test_write_cli_draws_text_and_saves_glyphs(model_dir, tmp_path):
