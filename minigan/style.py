@@ -113,6 +113,20 @@ def fit_style(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, space: str = 
     return style
 
 
+def _minimise_mse(params, render, targets: Tensor, steps: int, lr: float, log, what: str):
+    """Adam on params for `steps` steps, minimising the mean squared error of render() against
+    targets; logs every 25th step when `log` is given."""
+    opt = Adam(params, lr=lr, betas=(0.9, 0.999))
+    for step in range(steps):
+        opt.zero_grad()
+        diff = render() - targets
+        loss = ops.mean(diff * diff)
+        loss.backward()
+        opt.step()
+        if log and (step % 25 == 0 or step == steps - 1):
+            log(f"{what} step {step + 1}/{steps}  mse {float(loss.numpy()):.5f}")
+
+
 def tune(G, cfg: ModelConfig, style: Style, glyphs: np.ndarray, chars: str, steps: int = 50,
          lr: float = 1e-3, log=None) -> Style:
     """Fine-tune the synthesis layers so that the style's fixed code draws `glyphs` closer.
@@ -135,15 +149,8 @@ def tune(G, cfg: ModelConfig, style: Style, glyphs: np.ndarray, chars: str, step
             for p in params:
                 p.data = p.data.copy()
                 p.requires_grad = True
-            opt = Adam(params, lr=lr, betas=(0.9, 0.999))
-            for step in range(steps):
-                opt.zero_grad()
-                diff = G.synthesis(ws, labels, noise_mode="const") - targets
-                loss = ops.mean(diff * diff)
-                loss.backward()
-                opt.step()
-                if log and (step % 25 == 0 or step == steps - 1):
-                    log(f"tune step {step + 1}/{steps}  mse {float(loss.numpy()):.5f}")
+            _minimise_mse(params, lambda: G.synthesis(ws, labels, noise_mode="const"),
+                          targets, steps, lr, log, "tune")
             tuned = {name: to_numpy(p.data).astype(np.float32) for name, p in named}
     finally:
         for p, (data, grad) in zip(params, original):
@@ -209,16 +216,9 @@ def fit_writer_row(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, steps: i
     targets = Tensor(np.asarray(glyphs, dtype=np.float32))
     z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
     writers = np.full(len(labels), writer)
-    opt = Adam([row], lr=lr, betas=(0.9, 0.999))
     try:
-        for step in range(steps):
-            opt.zero_grad()
-            diff = G(z, labels, writers) - targets
-            loss = ops.mean(diff * diff)
-            loss.backward()
-            opt.step()
-            if log and (step % 50 == 0 or step == steps - 1):
-                log(f"writer row step {step + 1}/{steps}  mse {float(loss.numpy()):.5f}")
+        _minimise_mse([row], lambda: G(z, labels, writers), targets, steps, lr, log,
+                      "writer row")
     finally:
         row.requires_grad = False
         row.grad = None

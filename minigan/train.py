@@ -358,6 +358,8 @@ def finetune_trainer(args) -> Trainer:
         base = load_checkpoint(run_checkpoint(args.finetune))
     except CheckpointError as e:
         raise ValueError(f"--finetune: {e}") from None
+    if "model" not in base.config:
+        raise ValueError(f"--finetune: {args.finetune} holds no model configuration")
     mc = ModelConfig.from_dict(base.config["model"])
     base_tc = TrainConfig.from_dict(base.config.get("train", {}))
     if mc.model != "condgan" or not mc.num_writers:
@@ -398,10 +400,10 @@ def run(args) -> int:
         trainer = Trainer(mc, tc, data)
         trainer.restore(ckpt)
         _log(f"resumed {ckpt_path} at step {trainer.step_index}")
+    elif ckpt_path.exists():
+        _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")
+        return 2
     elif args.finetune:
-        if ckpt_path.exists():
-            _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")
-            return 2
         trainer = finetune_trainer(args)
         tc, mc = trainer.tc, trainer.mc
         _log(f"fine-tuning {args.finetune} ({mc.num_writers} writers) on {tc.data}: "
@@ -409,9 +411,6 @@ def run(args) -> int:
              f"new writer {trainer.new_writer}; G trains {tc.finetune_g!r}, augment "
              f"{tc.augment or 'none'}")
     else:
-        if ckpt_path.exists():
-            _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")
-            return 2
         tc = TrainConfig(data=args.data, batch=args.batch,
                          kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
                          tick_kimg=args.tick_kimg,

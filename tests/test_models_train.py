@@ -250,6 +250,9 @@ def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
     base.save(tmp_path / "sg2.npz")
     assert main(["--finetune", str(tmp_path / "sg2.npz"), "--out", str(tmp_path / "x")]) == 2
     assert "CondGAN trained with --writers" in capsys.readouterr().err
+    save_checkpoint(tmp_path / "empty.npz", 1, {})
+    assert main(["--finetune", str(tmp_path / "empty.npz"), "--out", str(tmp_path / "e")]) == 2
+    assert "no model configuration" in capsys.readouterr().err
     cfg = tiny("condgan", conditioning="none", num_classes=4, num_writers=3, charset="abcd")
     Trainer(cfg, TrainConfig(batch=4), _data()).save(tmp_path / "cond.npz")
     from minigan.data import GlyphDataset
