@@ -125,6 +125,29 @@ def test_numba_matches_reference_float32(case):
     _compare_with_reference(case, np.float32, "cpu", "numba", rtol=1e-4, atol=1e-5)
 
 
+def test_numba_polyphase_covers_every_phase_arrangement():
+    """The numba kernel splits input and output into phases of `down` and `up`: sweep factors
+    up to 3 (including up == down, where a tap serves several output phases, and outputs with
+    fewer columns than phases), crops and pads, against the reference in float64."""
+    from minigan.ops.upfirdn2d import (_out_size, upfirdn2d_forward_numba,
+                                       upfirdn2d_forward_reference)
+    rng = np.random.default_rng(7)
+    checked = 0
+    while checked < 200:
+        up, down = (int(v) for v in rng.integers(1, 4, size=2))
+        fh, fw, h, w = (int(v) for v in rng.integers(1, 7, size=4))
+        pads = tuple(int(v) for v in rng.integers(-3, 5, size=4))
+        if (_out_size(h, up, pads[2], pads[3], fh, down) < 1
+                or _out_size(w, up, pads[0], pads[1], fw, down) < 1):
+            continue
+        x = rng.standard_normal((2, 3, h, w))
+        taps = rng.standard_normal((fh, fw))
+        np.testing.assert_allclose(upfirdn2d_forward_numba(x, taps, up, down, pads),
+                                   upfirdn2d_forward_reference(x, taps, up, down, pads),
+                                   rtol=1e-12, atol=1e-12)
+        checked += 1
+
+
 def test_numba_is_deterministic_across_runs():
     """Many planes over both threads: any race between prange iterations would show."""
     x = Tensor(np.random.default_rng(6).standard_normal((4, 16, 13, 11)).astype(np.float32))

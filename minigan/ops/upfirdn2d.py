@@ -21,6 +21,7 @@ from numba import njit, prange
 from ..autograd import Function, Tensor
 from ..backend import get_array_module as xp_of
 from . import _cuda
+from ._conv_numba import PLANES_PER_TASK, _phase_columns_jit as _phase_columns
 from ._dispatch import choose
 
 DEFAULT_FILTER = (1, 3, 3, 1)
@@ -85,46 +86,91 @@ def upfirdn2d_forward_reference(x, w, up, down, pads):
 # ----- CPU: numba ------------------------------------------------------------------------------
 
 def _upfirdn2d_fwd_py(x, w, up, down, px0, py0, out):
-    """out [P, Ho, Wo] from x [P, H, W] and the correlation weight w [fh, fw].
+    """out [P, Ho, Wo] from x [P, H, W] and the correlation weight w [fh, fw], polyphase.
 
-    One prange iteration owns one plane: it builds, in a private scratch u, the part of the
-    zero-inserted, padded plane that the outputs read, then accumulates each output row tap
-    by tap (the same order as the reference). Rows of u that hold only inserted zeros are
-    skipped; the row update runs over contiguous memory when down == 1, which LLVM vectorises.
+    Of the fh*fw taps that make one output pixel, most land on inserted zeros (up > 1) or are
+    only read at every down-th column (down > 1). Splitting both sides into phases removes
+    both: every tap becomes one unit-stride multiply-add over a whole phase plane.
+
+    Input phases (of `down`): the padded plane x_pad[Y, X] = x[Y - top, X - left] is stored as
+        phases[qy, qx, ty, tx] = x_pad[ty*down + qy, tx*down + qx]
+    Output phases (of `up`): output (oy, ox) = (i*up + s, j*up + r) accumulates in
+        acc[s, r, i*tw + j]
+    Tap (ky, kx) reaches a real input sample in output phase (s, r) only when up divides
+    s*down + ky - py0 and r*down + kx - px0; then, with cy, cx those quotients shifted by
+    (top, left), it reads phases[cy % down, cx % down, i + cy // down, j + cx // down]: as i
+    and j run, that is one contiguous run of the flat phase plane (rows tw apart on both
+    sides). The loop over j runs to tw, past the phase's last column; those extra sums read
+    the next row (or the zero margin below the plane) and are never copied out.
+
+    One prange task owns PLANES_PER_TASK planes and one scratch (phases, acc) for all of them.
+    The taps are listed once, outside the planes: (weight, source offset, accumulator offset),
+    in the reference's order within each output pixel. Offsets are unsigned: numba checks
+    every signed index for a negative value (Python's from-the-end indexing), and that check
+    in the inner loop stops LLVM from vectorising it; an unsigned index needs no check.
     """
     planes, h, wd = x.shape
     fh, fw = w.shape
     _, oh, ow = out.shape
-    uh, uw = (oh - 1) * down + fh, (ow - 1) * down + fw
-    for p in prange(planes):
-        u = np.zeros((uh, uw), dtype=x.dtype)                     # [uh, uw] scratch
-        has_input = np.zeros(uh, dtype=np.bool_)
-        for iy in range(h):
-            uy = iy * up + py0
-            if 0 <= uy < uh:
-                has_input[uy] = True
-                for ix in range(wd):
-                    ux = ix * up + px0
-                    if 0 <= ux < uw:
-                        u[uy, ux] = x[p, iy, ix]
-        for oy in range(oh):
-            row = out[p, oy]                                      # [Wo]
-            row[:] = 0
-            for ky in range(fh):
-                if not has_input[oy * down + ky]:
-                    continue
-                u_row = u[oy * down + ky]
+    top, left = max(py0, 0), max(px0, 0)
+    span_y, span_x = (oh + up - 1) // up, (ow + up - 1) // up    # rows, columns of a phase
+    cy_max = ((up - 1) * down + fh - 1 - py0) // up + top
+    cx_max = ((up - 1) * down + fw - 1 - px0) // up + left
+    th = max((top + h + down - 1) // down, cy_max // down + span_y + 1)
+    tw = max((left + wd + down - 1) // down, cx_max // down + span_x)
+    length = span_y * tw                                          # one output phase, flat
+    taps_w = np.empty(fh * fw * up * up, dtype=x.dtype)
+    taps_src = np.empty(fh * fw * up * up, dtype=np.uint64)
+    taps_acc = np.empty(fh * fw * up * up, dtype=np.uint64)
+    n_taps = 0
+    for s in range(min(up, oh)):
+        for ky in range(fh):
+            if (s * down + ky - py0) % up != 0:
+                continue
+            cy = (s * down + ky - py0) // up + top
+            for r in range(min(up, ow)):
                 for kx in range(fw):
-                    wk = w[ky, kx]
-                    if down == 1:
-                        for ox in range(ow):
-                            row[ox] += wk * u_row[ox + kx]
-                    else:
-                        for ox in range(ow):
-                            row[ox] += wk * u_row[ox * down + kx]
+                    if (r * down + kx - px0) % up != 0:
+                        continue
+                    cx = (r * down + kx - px0) // up + left
+                    taps_w[n_taps] = w[ky, kx]
+                    taps_src[n_taps] = ((((cy % down) * down + cx % down) * th + cy // down)
+                                        * tw + cx // down)
+                    taps_acc[n_taps] = (s * up + r) * length
+                    n_taps += 1
+    u_len, u_down, u_up = np.uint64(length), np.uint64(down), np.uint64(up)
+    x_flat = x.reshape(planes * h * wd)
+    out_flat = out.reshape(planes * oh * ow)
+    for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
+        # Cells that hold padding are never written, so zeroing once per task is enough.
+        phases = np.zeros(down * down * th * tw, dtype=x.dtype)
+        acc = np.empty(up * up * length, dtype=x.dtype)
+        for p in range(task * PLANES_PER_TASK, min(planes, (task + 1) * PLANES_PER_TASK)):
+            for qy in range(down):
+                vy, ty, ny = _phase_columns(qy, h, down, top)
+                for qx in range(down):
+                    vx, tx, nx = _phase_columns(qx, wd, down, left)
+                    for i in range(ny):
+                        src = np.uint64((p * h + vy + i * down) * wd + vx)
+                        dst = np.uint64((((qy * down + qx) * th + ty + i) * tw + tx))
+                        for j in range(np.uint64(nx)):
+                            phases[dst + j] = x_flat[src + j * u_down]
+            acc[:] = 0
+            for t in range(n_taps):
+                wk, src, dst = taps_w[t], taps_src[t], taps_acc[t]
+                for m in range(u_len):
+                    acc[dst + m] += wk * phases[src + m]
+            for s in range(min(up, oh)):
+                for r in range(min(up, ow)):
+                    nx = (ow - r + up - 1) // up
+                    for i in range((oh - s + up - 1) // up):
+                        src = np.uint64((s * up + r) * length + i * tw)
+                        dst = np.uint64((p * oh + s + i * up) * ow + r)
+                        for j in range(np.uint64(nx)):
+                            out_flat[dst + j * u_up] = acc[src + j]
 
 
-_upfirdn2d_fwd = njit(cache=True, parallel=True, fastmath=False)(_upfirdn2d_fwd_py)
+_upfirdn2d_fwd = njit(cache=True, parallel=True)(_upfirdn2d_fwd_py)
 
 
 def upfirdn2d_forward_numba(x, w, up, down, pads):
