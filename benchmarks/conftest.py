@@ -17,27 +17,36 @@ def _best_seconds(fn, repeats: int = 5) -> float:
     return best
 
 
-@pytest.fixture(scope="session")
-def machine():
-    """{"matmul_gflops": float32 2048x2048 np.matmul rate, "copy_gbs": memory copy rate}."""
+def _matmul_gflops(repeats: int = 5) -> float:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((2048, 2048), dtype=np.float32)
     b = rng.standard_normal((2048, 2048), dtype=np.float32)
-    matmul = 2 * 2048 ** 3 / _best_seconds(lambda: a @ b) / 1e9
+    return 2 * 2048 ** 3 / _best_seconds(lambda: a @ b, repeats) / 1e9
+
+
+@pytest.fixture(scope="session")
+def machine():
+    """{"matmul_gflops": float32 2048x2048 np.matmul rate, "copy_gbs": memory copy rate}.
+
+    On a shared machine one measurement can land in a slow spell and make every fraction
+    look better than it is, so `record` measures the matmul rate again beside each benchmark
+    and the session keeps the highest rate seen: fractions are, if anything, understated."""
     src = np.ones(64 * 2 ** 20 // 4, dtype=np.float32)   # 64 MiB, larger than any cache
     dst = np.empty_like(src)
     copy = 2 * src.nbytes / _best_seconds(lambda: np.copyto(dst, src)) / 1e9
-    return {"matmul_gflops": matmul, "copy_gbs": copy}
+    return {"matmul_gflops": _matmul_gflops(), "copy_gbs": copy}
 
 
 def record(benchmark, machine, flops: float = 0.0, bytes_moved: float = 0.0, **info):
     """Put achieved rates and their fraction of the machine's rates into extra_info."""
     extra = benchmark.extra_info
     extra.update(info)
-    extra["machine_matmul_gflops"] = round(machine["matmul_gflops"], 1)
-    extra["machine_copy_gbs"] = round(machine["copy_gbs"], 2)
     stats = getattr(benchmark, "stats", None)
     seconds = stats.stats.min if stats is not None and stats.stats.data else None
+    if seconds:
+        machine["matmul_gflops"] = max(machine["matmul_gflops"], _matmul_gflops(3))
+    extra["machine_matmul_gflops"] = round(machine["matmul_gflops"], 1)
+    extra["machine_copy_gbs"] = round(machine["copy_gbs"], 2)
     if seconds:
         extra["seconds"] = seconds
         if flops:

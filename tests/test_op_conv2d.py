@@ -99,7 +99,7 @@ def test_numba_matches_reference_float32(case):
 
 def test_chunked_columns_match_one_chunk(monkeypatch):
     """Samples are processed in chunks under a column budget; a budget of just over two
-    samples' columns gives chunks of 2, 2 and a last one of 1, and the same results."""
+    samples' columns gives three chunks (1, 2 and 2 samples), and the same results."""
     case = (5, 4, 9, 7, 6, 3, 2, 1, 2)
     arrays = _conv_inputs(case, np.float32, seed=3)
     whole = _forward_and_grads(lambda impl: _conv(case, impl), arrays, "fast")
@@ -108,6 +108,21 @@ def test_chunked_columns_match_one_chunk(monkeypatch):
     chunked = _forward_and_grads(lambda impl: _conv(case, impl), arrays, "fast")
     for a, b in zip(whole, chunked):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("n,most", [(32, 7), (32, 28), (5, 2), (7, 7), (1, 3), (9, 1)])
+def test_column_chunks_are_balanced_and_within_budget(n, most):
+    from minigan.ops._conv_fast import _column_chunks
+
+    class Kernels:
+        COLUMN_BUDGET = most * 10                                         # `most` samples
+    like = np.zeros(1, dtype=np.float32)
+    chunks = [(n0, n1, buf.size) for n0, n1, buf in _column_chunks(n, 2, 5, like, Kernels)]
+    assert [c[0] for c in chunks] == [0] + [c[1] for c in chunks[:-1]] and chunks[-1][1] == n
+    sizes = [n1 - n0 for n0, n1, _ in chunks]
+    assert max(sizes) <= most and max(sizes) - min(sizes) <= 1
+    assert len(chunks) == -(-n // most)
+    assert all(size == 10 * (n1 - n0) for n0, n1, size in chunks)
 
 
 def test_fast_path_is_deterministic():

@@ -15,23 +15,26 @@ from ._im2col import conv_out_hw
 
 
 def normalize(*arrays):
-    """The arrays as C-contiguous copies (only where needed) of one float dtype."""
-    xp = xp_of(arrays[0])
-    dtype = np.result_type(*[a.dtype for a in arrays])
+    """The arrays as C-contiguous copies (only where needed) of one float dtype; None stays."""
+    present = [a for a in arrays if a is not None]
+    xp = xp_of(present[0])
+    dtype = np.result_type(*[a.dtype for a in present])
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"the fast convolution path supports float32 and float64, not {dtype}")
-    return [xp.ascontiguousarray(a, dtype=dtype) for a in arrays]
+    return [None if a is None else xp.ascontiguousarray(a, dtype=dtype) for a in arrays]
 
 
 def _column_chunks(n: int, rows: int, length: int, like, kernels):
     """(n0, n1, buffer) for each chunk of samples [n0, n1): chunks hold at most
-    kernels.COLUMN_BUDGET column elements (rows * length per sample, at least one sample), and
+    kernels.COLUMN_BUDGET column elements (rows * length per sample, at least one sample) and
+    differ in size by at most one sample (a small last chunk would make a slow small matmul);
     `buffer` is the flat start of one scratch array reused by every chunk, rows * m * length
     elements for a chunk of m samples."""
-    nb = max(1, min(n, kernels.COLUMN_BUDGET // max(rows * length, 1)))
-    buf = xp_of(like).empty(rows * nb * length, dtype=like.dtype)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
+    most = max(1, min(n, kernels.COLUMN_BUDGET // max(rows * length, 1)))
+    count = -(-n // most)                                   # ceil(n / most) chunks
+    buf = xp_of(like).empty(rows * -(-n // count) * length, dtype=like.dtype)
+    for i in range(count):
+        n0, n1 = i * n // count, (i + 1) * n // count
         yield n0, n1, buf[:rows * (n1 - n0) * length]
 
 
@@ -61,25 +64,6 @@ def _rows(a, groups: int):
     return xp.ascontiguousarray(m).reshape(groups, o // groups, nb * ho * wo)
 
 
-def conv2d(x, w, stride, padding, groups, kernels):
-    """y [N, O, Ho, Wo] = conv2d(x [N, C, H, W], w [O, C/G, kh, kw])."""
-    x, w = normalize(x, w)
-    xp = xp_of(x)
-    n, c, h, wd = x.shape
-    o, cg, kh, kw = w.shape
-    ho, wo = conv_out_hw(h, wd, kh, kw, stride, padding)
-    kg, length = cg * kh * kw, ho * wo
-    wm = w.reshape(groups, o // groups, kg)                                   # [G, Og, Kg]
-    y = xp.empty((n, o, ho, wo), dtype=x.dtype)
-    for n0, n1, buf in _column_chunks(n, c * kh * kw, length, x, kernels):
-        m = n1 - n0
-        cols = buf.reshape(c, kh, kw, m, ho, wo)
-        _im2col(x[n0:n1], cols, stride, padding, kernels)
-        out = xp.matmul(wm, cols.reshape(groups, kg, m * length))             # [G, Og, m*L]
-        y[n0:n1] = out.reshape(o, m, ho, wo).transpose(1, 0, 2, 3)
-    return y
-
-
 def conv_transpose2d(y, w, stride, padding, groups, out_hw, kernels):
     """x [N, C, H, W] = the adjoint of conv2d(., w) applied to y [N, O, Ho, Wo]."""
     y, w = normalize(y, w)
@@ -98,20 +82,44 @@ def conv_transpose2d(y, w, stride, padding, groups, out_hw, kernels):
     return x
 
 
-def conv2d_weight(x, g, kernel, stride, padding, groups, kernels):
-    """dw [O, C/G, kh, kw] = d<conv2d(x, w), g>/dw for x [N, C, H, W], g [N, O, Ho, Wo]."""
-    x, g = normalize(x, g)
+def conv2d_and_weight(x, w, g, stride, padding, groups, kernels, kernel=None):
+    """(conv2d(x, w), conv2d_weight(x, g)) from one im2col of x: either may be skipped by
+    passing None for w or g (then `kernel` = (kh, kw) gives the weight's taps).
+
+    The two share their columns, so a backward that needs both (modulated_conv2d at up=2)
+    gathers them once. x [N, C, H, W], w [O, C/G, kh, kw], g [N, O, Ho, Wo]."""
+    x, w, g = normalize(x, w, g)
     xp = xp_of(x)
-    n, c, _, _ = x.shape
-    _, o, ho, wo = g.shape
-    kh, kw = kernel
+    n, c, h, wd = x.shape
+    kh, kw = w.shape[2:] if w is not None else kernel
+    o = w.shape[0] if w is not None else g.shape[1]
     cg = c // groups
+    ho, wo = conv_out_hw(h, wd, kh, kw, stride, padding)
     kg, length = cg * kh * kw, ho * wo
-    dw = xp.zeros((groups, o // groups, kg), dtype=x.dtype)                   # [G, Og, Kg]
+    y = dw = None
+    if w is not None:
+        wm = w.reshape(groups, o // groups, kg)                               # [G, Og, Kg]
+        y = xp.empty((n, o, ho, wo), dtype=x.dtype)
+    if g is not None:
+        dw = xp.zeros((groups, o // groups, kg), dtype=x.dtype)               # [G, Og, Kg]
     for n0, n1, buf in _column_chunks(n, c * kh * kw, length, x, kernels):
         m = n1 - n0
         cols = buf.reshape(c, kh, kw, m, ho, wo)
         _im2col(x[n0:n1], cols, stride, padding, kernels)
         cols = cols.reshape(groups, kg, m * length)
-        dw += xp.matmul(_rows(g[n0:n1], groups), cols.transpose(0, 2, 1))
-    return dw.reshape(o, cg, kh, kw)
+        if w is not None:
+            out = xp.matmul(wm, cols)                                         # [G, Og, m*L]
+            y[n0:n1] = out.reshape(o, m, ho, wo).transpose(1, 0, 2, 3)
+        if g is not None:
+            dw += xp.matmul(_rows(g[n0:n1], groups), cols.transpose(0, 2, 1))
+    return y, (None if dw is None else dw.reshape(o, cg, kh, kw))
+
+
+def conv2d(x, w, stride, padding, groups, kernels):
+    """y [N, O, Ho, Wo] = conv2d(x [N, C, H, W], w [O, C/G, kh, kw])."""
+    return conv2d_and_weight(x, w, None, stride, padding, groups, kernels)[0]
+
+
+def conv2d_weight(x, g, kernel, stride, padding, groups, kernels):
+    """dw [O, C/G, kh, kw] = d<conv2d(x, w), g>/dw for x [N, C, H, W], g [N, O, Ho, Wo]."""
+    return conv2d_and_weight(x, None, g, stride, padding, groups, kernels, kernel)[1]

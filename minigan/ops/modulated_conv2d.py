@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import get_array_module as xp_of
 from . import _conv_cuda, _conv_fast, _conv_numba
 from ._cuda import launch_1d
@@ -88,6 +88,12 @@ def _plane_dot_py(a, b, out):
         out[p] = total
 
 
+def _tap_energy(w):
+    """[O, C]: sum over the kernel taps of w^2 (einsum: 4x faster than a sum over two short
+    trailing axes)."""
+    return xp_of(w).einsum("ocij,ocij->oc", w, w)
+
+
 _scale_planes_numba = njit(cache=True, parallel=True)(_scale_planes_py)
 # "reassoc" lets LLVM split the float64 sum into vector partial sums (see ops/adain.py).
 _plane_dot_numba = njit(cache=True, parallel=True, fastmath={"reassoc"})(_plane_dot_py)
@@ -116,8 +122,7 @@ class _NumbaKernels:
     @staticmethod
     def demodulation(w, s):
         """d [N, O] = 1/sqrt(sum_c s[n,c]^2 sum_taps w[o,c]^2 + EPS): a small BLAS matmul."""
-        wsq = (w * w).sum(axis=(2, 3))                                       # [O, C]
-        return 1.0 / np.sqrt((s * s) @ wsq.T + w.dtype.type(EPS))
+        return 1.0 / np.sqrt((s * s) @ _tap_energy(w).T + w.dtype.type(EPS))
 
 
 # ----- GPU: kernels/modulated_conv2d.cu -----------------------------------------------------
@@ -170,6 +175,8 @@ class ModulatedConv2d(Function):
         k = _KERNELS[path]
         x, w, s = _conv_fast.normalize(x, w, s)
         xs = k.scale_planes(x, s)                                            # [N, C, H, W]
+        # The weight's gradient reads xs again; keep it rather than scale x twice.
+        ctx.xs = xs if is_grad_enabled() and ctx.args[1].requires_grad else None
         if up == 1:
             u = _conv_fast.conv2d(xs, w, 1, conv_pad, 1, k.conv)             # [N, O, Ho, Wo]
         else:
@@ -190,22 +197,24 @@ class ModulatedConv2d(Function):
         xp = xp_of(x)
         gu = k.scale_planes(g, ctx.d) if demodulate else g                   # [N, O, Ho, Wo]
         gx = gw = gs = None
-        if need_x or need_s:
-            # The adjoint of the convolution, then of the input scaling.
-            if up == 1:
-                gxs = _conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], k.conv)
-            else:
-                gxs = _conv_fast.conv2d(gu, xp.ascontiguousarray(w.transpose(1, 0, 2, 3)), 2,
-                                        conv_pad, 1, k.conv)                 # [N, C, H, W]
+        need_gxs = need_x or need_s
+        xs = (ctx.xs if ctx.xs is not None else k.scale_planes(x, s)) if need_w else None
+        if up == 1:
+            # The adjoint of the convolution (then of the input scaling), and the weight's
+            # gradient: two passes over different columns.
+            gxs = (_conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], k.conv)
+                   if need_gxs else None)
+            gw = (_conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, k.conv)
+                  if need_w else None)
+        elif need_gxs or need_w:
+            # Both are convolutions of gu at stride 2: one im2col of gu serves the two.
+            wt = xp.ascontiguousarray(w.transpose(1, 0, 2, 3)) if need_gxs else None
+            gxs, gw = _conv_fast.conv2d_and_weight(gu, wt, xs, 2, conv_pad, 1, k.conv,
+                                                   kernel=w.shape[2:])   # [N, C, H, W]
+            gw = None if gw is None else gw.transpose(1, 0, 2, 3)            # [O, C, kh, kw]
+        if need_gxs:
             gx = k.scale_planes(gxs, s) if need_x else None
             gs = k.plane_dot(gxs, x) if need_s else None                     # [N, C]
-        if need_w:
-            xs = k.scale_planes(x, s)
-            if up == 1:
-                gw = _conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, k.conv)
-            else:
-                gw = _conv_fast.conv2d_weight(gu, xs, w.shape[2:], 2, conv_pad, 1, k.conv)
-                gw = gw.transpose(1, 0, 2, 3)                                # [O, C, kh, kw]
         if demodulate and (need_w or need_s):
             # y = u * d with d = (q + EPS)^(-1/2), q[n,o] = sum_c s[n,c]^2 wsq[o,c]:
             # dL/dq = -1/2 d^3 <g, u> = -1/2 d^2 <g, y>.
@@ -214,7 +223,7 @@ class ModulatedConv2d(Function):
             if need_w:
                 gw = gw + 2 * w * (gq.T @ (s * s))[:, :, None, None]
             if need_s:
-                gs = gs + 2 * s * (gq @ (w * w).sum(axis=(2, 3)))
+                gs = gs + 2 * s * (gq @ _tap_energy(w))
         return _tensor(gx), _tensor(gw), _tensor(gs), None, None, None, None
 
 
