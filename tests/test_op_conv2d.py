@@ -13,7 +13,8 @@ from minigan.testing import gradcheck
 needs_gpu = pytest.mark.skipif(not minigan.cuda_available(), reason="needs CuPy and a CUDA GPU")
 
 # (N, C, H, W, O, k, stride, padding, groups): batch and channels of 1, odd sizes, 1x1
-# kernels, stride 2 with and without padding, padding wider than k // 2, groups, depthwise.
+# kernels, stride 2 with and without padding, padding wider than k // 2, groups, depthwise,
+# and the one-channel 1x1 convolutions at a model's image ends (matmuls of inner size 1).
 CASES = [
     (1, 1, 5, 7, 2, 3, 1, 1, 1),
     (2, 3, 6, 5, 4, 1, 1, 0, 1),
@@ -21,6 +22,8 @@ CASES = [
     (1, 2, 5, 4, 3, 3, 2, 0, 1),
     (3, 6, 4, 5, 6, 3, 1, 2, 3),
     (2, 3, 5, 5, 3, 3, 1, 1, 3),
+    (2, 1, 6, 5, 4, 1, 1, 0, 1),
+    (2, 4, 5, 6, 1, 1, 1, 0, 1),
 ]
 # Larger shapes: planes that do not divide evenly between threads, stride 2 with an odd size.
 BIG_CASES = [(4, 8, 13, 11, 16, 3, 1, 1, 1), (3, 16, 17, 9, 8, 3, 2, 1, 2)]

@@ -56,6 +56,16 @@ def _col2im(cols, out, stride, padding, kernels):
         kernels.col2im(cols, out, stride, padding)
 
 
+def _matmul(a, b, out=None):
+    """a @ b for stacks of matrices [G, M, K] @ [G, K, P]. With K = 1 (a one-channel image
+    in, or a one-channel gradient back) the product is an outer product, which BLAS runs
+    about 10x slower than a broadcast multiply (measured at [64, 1] @ [1, 32768])."""
+    xp = xp_of(a)
+    if a.shape[-1] == 1:
+        return xp.multiply(a, b, out=out)
+    return xp.matmul(a, b, out=out)
+
+
 def _rows(a, groups: int):
     """[nb, O, Ho, Wo] as the matmul operand [G, O/G, nb*Ho*Wo] (a copy unless nb == 1)."""
     nb, o, ho, wo = a.shape
@@ -77,7 +87,7 @@ def conv_transpose2d(y, w, stride, padding, groups, out_hw, kernels):
     for n0, n1, buf in _column_chunks(n, c * kh * kw, length, y, kernels):
         m = n1 - n0
         cols = buf.reshape(groups, kg, m * length)
-        xp.matmul(wt, _rows(y[n0:n1], groups), out=cols)                     # [G, Kg, m*L]
+        _matmul(wt, _rows(y[n0:n1], groups), out=cols)                       # [G, Kg, m*L]
         _col2im(cols.reshape(c, kh, kw, m, ho, wo), x[n0:n1], stride, padding, kernels)
     return x
 
@@ -110,7 +120,7 @@ def conv2d_and_weight(x, w, g, stride, padding, groups, kernels, kernel=None):
         _im2col(x[n0:n1], cols, stride, padding, kernels)
         cols = cols.reshape(groups, kg, m * length)
         if w is not None:
-            out = xp.matmul(wm, cols)                                         # [G, Og, m*L]
+            out = _matmul(wm, cols)                                           # [G, Og, m*L]
             y[n0:n1] = out.reshape(o, m, ho, wo).transpose(1, 0, 2, 3)
         if g is not None:
             dwt += xp.matmul(cols, _rows(g[n0:n1], groups).transpose(0, 2, 1))
