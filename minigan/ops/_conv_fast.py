@@ -5,6 +5,8 @@ Shared by the numba (CPU) and CUDA paths; `kernels` is the module that supplies 
 budget (memory stays bounded and, on the CPU, the columns stay in cache between the kernel
 that writes them and the matmul that reads them). Within a chunk the columns are one matrix
 [C*kh*kw, nb*Ho*Wo] (see _conv_numba), so each group is a single large matmul.
+conv2d_and_weight computes a convolution and a weight gradient that read the same columns
+from one im2col.
 """
 from __future__ import annotations
 
