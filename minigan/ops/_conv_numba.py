@@ -23,10 +23,17 @@ for every stride s:
 For s = 1 that is just the padded plane. Two reasons, both measured on one core: numba (like
 NumPy) reads a negative index from the end, so an index that might be negative (an offset
 into the unpadded plane) costs a check per element and stops LLVM from vectorising; and a
-strided inner loop (j*s + b) is a gather. With the phase plane every index is a sum of
-non-negative counters with stride 1: at stride 1 on 32x32 and 16x16 planes, 0.6-0.7 -> 0.2-0.3
-ns per column element. At stride 2 the output rows are short (7 or 8 elements), so per-row
-overhead caps the gain: im2col 0.94 -> 0.75-0.8 ns, col2im 1.3 -> 0.7-0.9 ns.
+strided inner loop (j*s + b) is a gather. With the phase plane every inner loop is a
+unit-stride copy: at stride 1 on 32x32 and 16x16 planes, 0.6-0.7 -> 0.2-0.3 ns per column
+element.
+
+The arrays are addressed through flat views with unsigned offsets, computed once per row:
+an unsigned index cannot be negative, so numba emits no check at all; and slicing a row view
+out of an array inside the loops costs a reference-count update per view, which at stride 2
+(rows of 7 or 8 elements) was a large part of the time. Flat offsets took stride 2 on 17x17
+planes from 0.9 to 0.8 ns per column element (im2col) and 0.8 to 0.65 ns (col2im), on 32x32
+planes 0.5-0.55 to 0.45; stride 1 stayed at 0.2-0.3 ns. (The scratch is allocated 3-D and
+viewed flat: a flat allocation ran stride 1 up to 1.7x slower, for reasons not pinned down.)
 
 The undecorated functions are the readable spec; the njit'ed ones run.
 """
@@ -70,28 +77,41 @@ def _im2col(x, cols, stride, padding):
     n_, c_, h_, w_ = x.shape
     _, kh, kw, _, ho, wo = cols.shape
     planes = c_ * n_
+    s_, hp, tw = _phase_shape_jit(h_, w_, stride, padding)
+    x_flat = x.reshape(x.size)
+    cols_flat = cols.reshape(cols.size)
+    u_stride = np.uint64(stride)
+    u_wo = np.uint64(wo)
     for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
         # Cells of the scratch plane that hold padding are never written, so zeroing it once
         # per task is enough: every plane overwrites all the others.
-        phases = np.zeros(_phase_shape_jit(h_, w_, stride, padding), dtype=x.dtype)
+        phases = np.zeros((s_, hp, tw), dtype=x.dtype)
+        flat = phases.reshape(phases.size)
         for r in range(task * PLANES_PER_TASK, min(planes, (task + 1) * PLANES_PER_TASK)):
             c = r // n_
             n = r % n_
-            if stride == 1:                                 # the padded plane: a plain copy
-                phases[0, padding:padding + h_, padding:padding + w_] = x[n, c]
-            else:
-                for q in range(stride):
-                    v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
-                    phases[q, padding:padding + h_, t0:t0 + count] = x[n, c, :, v0::stride]
+            for q in range(stride):                     # image columns v0, v0 + s, ... -> phase q
+                v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
+                for y in range(h_):
+                    so = np.uint64(((n * c_ + c) * h_ + y) * w_ + v0)
+                    do = np.uint64((q * hp + padding + y) * tw + t0)
+                    if stride == 1:                             # contiguous: vectorised
+                        for j in range(np.uint64(count)):
+                            flat[do + j] = x_flat[so + j]
+                    else:
+                        for j in range(np.uint64(count)):
+                            flat[do + j] = x_flat[so + j * u_stride]
             for a in range(kh):
                 for q in range(stride):
-                    for shift in range((kw - q + stride - 1) // stride):   # tap b = shift*s + q
-                        block = cols[c, a, shift * stride + q, n]   # [Ho, Wo], this task's
+                    for shift in range((kw - q + stride - 1) // stride):
+                        b = shift * stride + q                  # block cols[c, a, b, n] [Ho, Wo]
+                        d_base = ((((c * kh + a) * kw + b) * n_ + n) * ho) * wo
+                        s_base = (q * hp + a) * tw + shift      # its row i: phase row i*s + a
                         for i in range(ho):
-                            src = phases[q, i * stride + a]
-                            dst = block[i]
-                            for j in range(wo):
-                                dst[j] = src[j + shift]
+                            so = np.uint64(s_base + i * stride * tw)
+                            do = np.uint64(d_base + i * wo)
+                            for j in range(u_wo):
+                                cols_flat[do + j] = flat[so + j]
 
 
 def _col2im(cols, out, stride, padding):
@@ -99,27 +119,40 @@ def _col2im(cols, out, stride, padding):
     c_, kh, kw, n_, ho, wo = cols.shape
     _, _, h_, w_ = out.shape
     planes = c_ * n_
+    s_, hp, tw = _phase_shape_jit(h_, w_, stride, padding)
+    cols_flat = cols.reshape(cols.size)
+    out_flat = out.reshape(out.size)
+    u_stride = np.uint64(stride)
+    u_wo = np.uint64(wo)
     for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
-        phases = np.empty(_phase_shape_jit(h_, w_, stride, padding), dtype=out.dtype)
+        phases = np.empty((s_, hp, tw), dtype=out.dtype)
+        flat = phases.reshape(phases.size)
         for r in range(task * PLANES_PER_TASK, min(planes, (task + 1) * PLANES_PER_TASK)):
             c = r // n_
             n = r % n_
-            phases[:] = 0
+            flat[:] = 0
             for a in range(kh):
                 for q in range(stride):
-                    for shift in range((kw - q + stride - 1) // stride):   # tap b = shift*s + q
-                        block = cols[c, a, shift * stride + q, n]
+                    for shift in range((kw - q + stride - 1) // stride):
+                        b = shift * stride + q                  # block cols[c, a, b, n] [Ho, Wo]
+                        s_base = ((((c * kh + a) * kw + b) * n_ + n) * ho) * wo
+                        d_base = (q * hp + a) * tw + shift      # its row i: phase row i*s + a
                         for i in range(ho):
-                            src = block[i]
-                            dst = phases[q, i * stride + a]
-                            for j in range(wo):
-                                dst[j + shift] += src[j]
-            if stride == 1:
-                out[n, c] = phases[0, padding:padding + h_, padding:padding + w_]
-            else:
-                for q in range(stride):
-                    v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
-                    out[n, c, :, v0::stride] = phases[q, padding:padding + h_, t0:t0 + count]
+                            so = np.uint64(s_base + i * wo)
+                            do = np.uint64(d_base + i * stride * tw)
+                            for j in range(u_wo):
+                                flat[do + j] += cols_flat[so + j]
+            for q in range(stride):                     # phase q -> image columns v0, v0 + s, ...
+                v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
+                for y in range(h_):
+                    so = np.uint64((q * hp + padding + y) * tw + t0)
+                    do = np.uint64(((n * c_ + c) * h_ + y) * w_ + v0)
+                    if stride == 1:                             # contiguous: vectorised
+                        for j in range(np.uint64(count)):
+                            out_flat[do + j] = flat[so + j]
+                    else:
+                        for j in range(np.uint64(count)):
+                            out_flat[do + j * u_stride] = flat[so + j]
 
 
 _phase_shape_jit = njit(cache=True)(_phase_shape)
