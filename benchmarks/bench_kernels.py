@@ -12,7 +12,7 @@ import minigan as mg
 from minigan import ops
 from minigan.ops.modulated_conv2d import modulated_conv2d
 
-from conftest import record
+from conftest import probe, record
 
 rng = np.random.default_rng(0)
 
@@ -94,7 +94,7 @@ def test_kernel(benchmark, machine, name, impl):
         _check_against_reference(fn, inputs)
     run = _fwd_bwd(lambda *a: fn(*a, impl=impl), inputs)
     run()  # JIT warm-up outside the timed region
-    benchmark.pedantic(run, rounds=5 if impl == "fast" else 2, iterations=1)
+    benchmark.pedantic(run, setup=probe(machine), rounds=15 if impl == "fast" else 3, iterations=1)
     record(benchmark, machine, flops=flops, bytes_moved=bytes_moved, op=name, impl=impl)
 
 

@@ -14,7 +14,7 @@ from minigan.models import preset
 from minigan.models.config import _resolutions
 from minigan.train import TrainConfig, Trainer
 
-from conftest import record
+from conftest import probe, record
 
 BATCH = 32
 
@@ -72,7 +72,7 @@ def test_train_step(benchmark, machine, name):
     trainer = Trainer(cfg, TrainConfig(batch=BATCH, r1_gamma=0.0), _data(cfg.res))
     stats = trainer.step()  # warm-up: JIT compilation outside the timed region
     assert all(np.isfinite(v) for v in stats.values())
-    benchmark.pedantic(trainer.step, rounds=3, iterations=1)
+    benchmark.pedantic(trainer.step, setup=probe(machine), rounds=3, iterations=1)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     record(benchmark, machine, flops=step_flops(cfg, BATCH), preset=name, batch=BATCH,
            gflop_per_step=round(step_flops(cfg, BATCH) / 1e9, 2), peak_rss_mib=round(peak_mib))
