@@ -28,9 +28,9 @@ unit-stride copy: at stride 1 on 32x32 and 16x16 planes, 0.6-0.7 -> 0.2-0.3 ns p
 element.
 
 The arrays are addressed through flat views with unsigned offsets, computed once per row:
-an unsigned index cannot be negative, so numba emits no check at all; and slicing a row view
-out of an array inside the loops costs a reference-count update per view, which at stride 2
-(rows of 7 or 8 elements) was a large part of the time. Flat offsets took stride 2 on 17x17
+an unsigned index cannot be negative, so numba emits no check at all; and every row view
+sliced out of an array inside the loops has a fixed cost (numba builds an array structure
+for it), which at stride 2 (rows of 7 or 8 elements) was a large part of the time. Flat offsets took stride 2 on 17x17
 planes from 0.9 to 0.8 ns per column element (im2col) and 0.8 to 0.65 ns (col2im), on 32x32
 planes 0.5-0.55 to 0.45; stride 1 stayed at 0.2-0.3 ns. (The scratch is allocated 3-D and
 viewed flat: a flat allocation ran stride 1 up to 1.7x slower, for reasons not pinned down.)
