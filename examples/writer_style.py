@@ -33,7 +33,7 @@ from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
 from minigan.metrics import to_glyphs, writer_fidelity
 from minigan.models import build_models
-from minigan.style import draw, draw_writer, fit_style, fit_writer_row
+from minigan.style import TUNE_LR, draw, draw_writer, fit_style, fit_writer_row
 from minigan.write import write_text
 
 
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
                    help="fitting rate (style code, or a CondGAN's writer row)")
     p.add_argument("--tune-steps", type=int, default=0,
                    help="then fine-tune the synthesis layers this many steps (minigan.style.tune)")
-    p.add_argument("--tune-lr", type=float, default=1e-3)
+    p.add_argument("--tune-lr", type=float, default=TUNE_LR)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")
     p.add_argument("--picture", default=None, help="write --text in --writer's style instead")

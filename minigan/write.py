@@ -24,7 +24,8 @@ from PIL import Image
 from .checkpoint import CheckpointError
 from .data import normalize_glyph
 from .images import save_atomic, to_uint8
-from .style import Style, char_labels, check_style_model, draw, fit_style, random_style
+from .style import (TUNE_LR, Style, char_labels, check_style_model, draw, fit_style,
+                    random_style)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "writer_default.npz"
 
@@ -132,7 +133,7 @@ def layout(glyphs: np.ndarray, text: str, x_height: int = 24, width: int = 1200,
 
 
 def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print,
-               tune_steps: int = 0) -> Style:
+               tune_steps: int = 0, tune_lr: float = TUNE_LR) -> Style:
     """A Style from a saved style .npz, from a person's glyphs (fitted now), or at random."""
     if source is None:
         return random_style(G, cfg, seed=seed)
@@ -145,7 +146,8 @@ def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print,
 
     targets, labels, chars = load_targets(source, cfg, limit=None)
     log(f"fitting a style to {len(chars)} glyphs of {len(set(chars))} characters ...")
-    return fit_style(G, cfg, targets, chars, steps=steps, tune_steps=tune_steps, seed=seed)
+    return fit_style(G, cfg, targets, chars, steps=steps, tune_steps=tune_steps,
+                     tune_lr=tune_lr, seed=seed)
 
 
 def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
@@ -191,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after fitting, fine-tune the model's synthesis layers this many steps "
                         "towards the person's glyphs (kept in the style, see --save-style); "
                         "0 fits the style code only")
+    p.add_argument("--tune-lr", type=float, default=TUNE_LR,
+                   help="Adam's rate for those tuning steps")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -208,7 +212,7 @@ def main(argv=None) -> int:
         check_style_model(cfg)
         char_labels(cfg, "".join(c for c in text if not c.isspace()))
         style = load_style(args.style, G, cfg, args.steps, args.seed,
-                           tune_steps=args.tune_steps)
+                           tune_steps=args.tune_steps, tune_lr=args.tune_lr)
         if args.save_style:
             style.save(args.save_style)
         page, _, glyphs, chars = write_text(G, cfg, style, text, args.x_height, args.width,
