@@ -110,6 +110,9 @@ def fit_style(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, space: str = 
     check_style_model(cfg)
     if len(chars) != len(glyphs):
         raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
+    check_schedule(steps, lr, "fitting")
+    if tune_steps:
+        check_schedule(tune_steps, tune_lr, "tuning")
     result = invert(G, cfg, glyphs, char_labels(cfg, chars), space=space, shared=True,
                     steps=steps, lr=lr, optimize_noise=optimize_noise, seed=seed, log=log)
     _, spread = w_statistics(G, cfg, seed=seed)
@@ -119,9 +122,19 @@ def fit_style(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, space: str = 
     return style
 
 
+def check_schedule(steps: int, lr: float, what: str) -> None:
+    """A clear error for a step count below 0 or a rate that is not a positive number (a
+    negative rate would climb the error instead of descending it)."""
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"{what} steps must be a whole number >= 0, got {steps}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"{what} rate must be a positive number, got {lr}")
+
+
 def _minimise_mse(params, render, targets: Tensor, steps: int, lr: float, log, what: str):
     """Adam on params for `steps` steps, minimising the mean squared error of render() against
     targets; logs every 25th step when `log` is given."""
+    check_schedule(steps, lr, what)
     opt = Adam(params, lr=lr, betas=(0.9, 0.999))
     for step in range(steps):
         opt.zero_grad()

@@ -96,3 +96,16 @@ def test_a_fitted_condgan_writer_row_draws_that_writer():
     assert _mse(draw_writer(G, cfg, writer, "abcab"), targets) < 0.2 * _mse(start, targets)
     with pytest.raises(ValueError, match="CondGAN trained with --writers"):
         fit_writer_row(G, cfg.replace(num_writers=0), targets, "abcab")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"tune_steps": -1}, "tuning steps"), ({"tune_steps": 2, "tune_lr": -1e-2}, "tuning rate"),
+    ({"tune_steps": 2, "tune_lr": float("nan")}, "tuning rate"), ({"lr": 0.0}, "fitting rate"),
+    ({"steps": 2.5}, "fitting steps"),
+])
+def test_bad_schedules_are_refused_before_any_work(model_dir, kwargs, message):
+    G, cfg = load_generator(model_dir)
+    targets = _targets(G, cfg, "ab", seed=7)
+    kwargs = {"steps": 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        fit_style(G, cfg, targets, "ab", **kwargs)
