@@ -28,13 +28,15 @@ import time
 import numpy as np
 from PIL import Image
 
-from minigan.data import load_spec
+from minigan.data import GlyphDataset, load_spec
 from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
 from minigan.metrics import to_glyphs, writer_fidelity
 from minigan.models import build_models
 from minigan.style import TUNE_LR, draw, draw_writer, fit_style, fit_writer_row
 from minigan.write import write_text
+
+OMNIGLOT_LATIN = (420, 439)  # writer ids of Omniglot's Latin alphabet (alphabet 21 * 20 + drawer)
 
 
 def style_method(G, cfg, args):
@@ -80,9 +82,19 @@ def fold_glyphs(fit_draw, cfg, ds, writer, folds, k, seed, only=None):
     return out
 
 
+def load_writers_set(name: str) -> GlyphDataset:
+    """Chars74K, or Omniglot's Latin alphabet (a-z by 20 drawers, writer ids 420-439) with its
+    labels mapped to the letters: hands that neither the model nor the metric networks saw."""
+    if name == "chars74k":
+        return load_spec("chars74k")
+    ds = load_spec(f"omniglot@{OMNIGLOT_LATIN[0]}-{OMNIGLOT_LATIN[1]}")
+    return GlyphDataset(ds.images, ds.labels - ds.labels.min(), "abcdefghijklmnopqrstuvwxyz",
+                        ds.writers, source="omniglot Latin")
+
+
 def measure(args) -> dict:
     G, cfg = load_generator(args.ckpt)
-    ds = load_spec("chars74k")
+    ds = load_writers_set(args.set)
     lo, hi = map(int, args.writers.split("-"))
     writers = list(range(lo, hi + 1))
     k = None if args.k == "all" else int(args.k)
@@ -103,7 +115,8 @@ def measure(args) -> dict:
     chars = None if only is None else "".join(
         c for c in ds.charset if cfg.charset.index(c) % args.folds in only)
     report = writer_fidelity(make_glyph, ds, writers, k=None, chars=chars, seed=args.seed)
-    report.update({"k": args.k, "method": method.__name__, "space": args.space,
+    report.update({"set": args.set, "writers_ids": args.writers, "k": args.k,
+                   "method": method.__name__, "space": args.space,
                    "folds": args.folds, "only_folds": args.only_folds,
                    "steps": args.steps, "lr": args.lr,
                    "tune_steps": args.tune_steps, "tune_lr": args.tune_lr,
@@ -131,7 +144,10 @@ def picture(args) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", required=True)
-    p.add_argument("--writers", default="45-54", help="Chars74K writer ids, FIRST-LAST")
+    p.add_argument("--set", choices=["chars74k", "omniglot-latin"], default="chars74k",
+                   help="whose hands: Chars74K, or Omniglot's Latin drawers (a-z only)")
+    p.add_argument("--writers", default="45-54",
+                   help="writer ids, FIRST-LAST (Omniglot's Latin drawers are 420-439)")
     p.add_argument("--k", default="all", help="'all' or how many of the writer's glyphs to fit to")
     p.add_argument("--space", choices=["w", "w+"], default="w+")
     p.add_argument("--folds", type=int, default=4)
