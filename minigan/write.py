@@ -188,7 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x-height", type=int, default=24, help="height of an x, in pixels")
     p.add_argument("--width", type=int, default=1200, help="page width in pixels (lines wrap)")
     p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (0 = none)")
-    p.add_argument("--steps", type=int, default=200, help="optimisation steps when fitting a style")
+    p.add_argument("--steps", type=int, default=50,
+                   help="optimisation steps when fitting the style code; the tuning steps then "
+                        "adapt the model (on unseen hands, 50 then 30 tuning steps beat 100 "
+                        "then 30: see the README)")
     p.add_argument("--tune-steps", type=int, default=30,
                    help="after fitting, fine-tune the model's synthesis layers this many steps "
                         "towards the person's glyphs (kept in the style, see --save-style); "
