@@ -35,6 +35,12 @@ planes from 0.9 to 0.8 ns per column element (im2col) and 0.8 to 0.65 ns (col2im
 planes 0.5-0.55 to 0.45; stride 1 stayed at 0.2-0.3 ns. (The scratch is allocated 3-D and
 viewed flat: a flat allocation ran stride 1 up to 1.7x slower, for reasons not pinned down.)
 
+Each kernel is two halves, each a helper that takes one plane: im2col is _plane_to_phases
+then _phases_to_cols, col2im is _cols_to_phases then _phases_to_plane. The up=2 modulated
+convolution (_up2_numba) puts its blur between the halves. The helpers are inlined into the
+kernels by numba (inline="always"); as plain calls they made col2im at stride 2 about 20%
+slower.
+
 The undecorated functions are the readable spec; the njit'ed ones run.
 """
 from __future__ import annotations
@@ -72,6 +78,69 @@ def _phase_columns(q, w, stride, padding):
     return v0, (v0 + padding) // stride, count
 
 
+def _plane_to_phases(src, base, row_stride, flat, h_, w_, stride, padding, hp, tw):
+    """The phase scratch's interior from the plane src[base + y*row_stride + v] (y < h_,
+    v < w_): the first half of im2col. The padding cells are left as they are (zero)."""
+    for q in range(stride):                             # image columns v0, v0 + s, ... -> phase q
+        v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
+        for y in range(h_):
+            so = np.uint64(base + y * row_stride + v0)
+            do = np.uint64((q * hp + padding + y) * tw + t0)
+            if stride == 1:                                     # contiguous: vectorised
+                for j in range(np.uint64(count)):
+                    flat[do + j] = src[so + j]
+            else:
+                for j in range(np.uint64(count)):
+                    flat[do + j] = src[so + j * np.uint64(stride)]
+
+
+def _phases_to_cols(flat, cols_flat, c, n, n_, kh, kw, ho, wo, stride, hp, tw):
+    """The blocks cols[c, :, :, n] [Ho, Wo] gathered from the phase scratch: the second half of
+    im2col."""
+    for a in range(kh):
+        for q in range(stride):
+            for shift in range((kw - q + stride - 1) // stride):
+                b = shift * stride + q                          # block cols[c, a, b, n] [Ho, Wo]
+                d_base = ((((c * kh + a) * kw + b) * n_ + n) * ho) * wo
+                s_base = (q * hp + a) * tw + shift              # its row i: phase row i*s + a
+                for i in range(ho):
+                    so = np.uint64(s_base + i * stride * tw)
+                    do = np.uint64(d_base + i * wo)
+                    for j in range(np.uint64(wo)):
+                        cols_flat[do + j] = flat[so + j]
+
+
+def _cols_to_phases(cols_flat, flat, c, n, n_, kh, kw, ho, wo, stride, hp, tw):
+    """The adjoint of _phases_to_cols: the blocks cols[c, :, :, n] added into the scratch."""
+    for a in range(kh):
+        for q in range(stride):
+            for shift in range((kw - q + stride - 1) // stride):
+                b = shift * stride + q
+                s_base = ((((c * kh + a) * kw + b) * n_ + n) * ho) * wo
+                d_base = (q * hp + a) * tw + shift
+                for i in range(ho):
+                    so = np.uint64(s_base + i * wo)
+                    do = np.uint64(d_base + i * stride * tw)
+                    for j in range(np.uint64(wo)):
+                        flat[do + j] += cols_flat[so + j]
+
+
+def _phases_to_plane(flat, dst, base, row_stride, h_, w_, stride, padding, hp, tw):
+    """The adjoint of _plane_to_phases: the scratch's interior (padding cropped off) written
+    to dst[base + y*row_stride + v]."""
+    for q in range(stride):                             # phase q -> image columns v0, v0 + s, ...
+        v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
+        for y in range(h_):
+            so = np.uint64((q * hp + padding + y) * tw + t0)
+            do = np.uint64(base + y * row_stride + v0)
+            if stride == 1:                                     # contiguous: vectorised
+                for j in range(np.uint64(count)):
+                    dst[do + j] = flat[so + j]
+            else:
+                for j in range(np.uint64(count)):
+                    dst[do + j * np.uint64(stride)] = flat[so + j]
+
+
 def _im2col(x, cols, stride, padding):
     """cols [C, kh, kw, N, Ho, Wo] from x [N, C, H, W]; out-of-image taps are 0."""
     n_, c_, h_, w_ = x.shape
@@ -80,8 +149,6 @@ def _im2col(x, cols, stride, padding):
     s_, hp, tw = _phase_shape_jit(h_, w_, stride, padding)
     x_flat = x.reshape(x.size)
     cols_flat = cols.reshape(cols.size)
-    u_stride = np.uint64(stride)
-    u_wo = np.uint64(wo)
     for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
         # Cells of the scratch plane that hold padding are never written, so zeroing it once
         # per task is enough: every plane overwrites all the others.
@@ -90,28 +157,9 @@ def _im2col(x, cols, stride, padding):
         for r in range(task * PLANES_PER_TASK, min(planes, (task + 1) * PLANES_PER_TASK)):
             c = r // n_
             n = r % n_
-            for q in range(stride):                     # image columns v0, v0 + s, ... -> phase q
-                v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
-                for y in range(h_):
-                    so = np.uint64(((n * c_ + c) * h_ + y) * w_ + v0)
-                    do = np.uint64((q * hp + padding + y) * tw + t0)
-                    if stride == 1:                             # contiguous: vectorised
-                        for j in range(np.uint64(count)):
-                            flat[do + j] = x_flat[so + j]
-                    else:
-                        for j in range(np.uint64(count)):
-                            flat[do + j] = x_flat[so + j * u_stride]
-            for a in range(kh):
-                for q in range(stride):
-                    for shift in range((kw - q + stride - 1) // stride):
-                        b = shift * stride + q                  # block cols[c, a, b, n] [Ho, Wo]
-                        d_base = ((((c * kh + a) * kw + b) * n_ + n) * ho) * wo
-                        s_base = (q * hp + a) * tw + shift      # its row i: phase row i*s + a
-                        for i in range(ho):
-                            so = np.uint64(s_base + i * stride * tw)
-                            do = np.uint64(d_base + i * wo)
-                            for j in range(u_wo):
-                                cols_flat[do + j] = flat[so + j]
+            _plane_to_phases_jit(x_flat, (n * c_ + c) * h_ * w_, w_, flat, h_, w_, stride,
+                                 padding, hp, tw)
+            _phases_to_cols_jit(flat, cols_flat, c, n, n_, kh, kw, ho, wo, stride, hp, tw)
 
 
 def _col2im(cols, out, stride, padding):
@@ -122,8 +170,6 @@ def _col2im(cols, out, stride, padding):
     s_, hp, tw = _phase_shape_jit(h_, w_, stride, padding)
     cols_flat = cols.reshape(cols.size)
     out_flat = out.reshape(out.size)
-    u_stride = np.uint64(stride)
-    u_wo = np.uint64(wo)
     for task in prange((planes + PLANES_PER_TASK - 1) // PLANES_PER_TASK):
         phases = np.empty((s_, hp, tw), dtype=out.dtype)
         flat = phases.reshape(phases.size)
@@ -131,32 +177,17 @@ def _col2im(cols, out, stride, padding):
             c = r // n_
             n = r % n_
             flat[:] = 0
-            for a in range(kh):
-                for q in range(stride):
-                    for shift in range((kw - q + stride - 1) // stride):
-                        b = shift * stride + q                  # block cols[c, a, b, n] [Ho, Wo]
-                        s_base = ((((c * kh + a) * kw + b) * n_ + n) * ho) * wo
-                        d_base = (q * hp + a) * tw + shift      # its row i: phase row i*s + a
-                        for i in range(ho):
-                            so = np.uint64(s_base + i * wo)
-                            do = np.uint64(d_base + i * stride * tw)
-                            for j in range(u_wo):
-                                flat[do + j] += cols_flat[so + j]
-            for q in range(stride):                     # phase q -> image columns v0, v0 + s, ...
-                v0, t0, count = _phase_columns_jit(q, w_, stride, padding)
-                for y in range(h_):
-                    so = np.uint64((q * hp + padding + y) * tw + t0)
-                    do = np.uint64(((n * c_ + c) * h_ + y) * w_ + v0)
-                    if stride == 1:                             # contiguous: vectorised
-                        for j in range(np.uint64(count)):
-                            out_flat[do + j] = flat[so + j]
-                    else:
-                        for j in range(np.uint64(count)):
-                            out_flat[do + j * u_stride] = flat[so + j]
+            _cols_to_phases_jit(cols_flat, flat, c, n, n_, kh, kw, ho, wo, stride, hp, tw)
+            _phases_to_plane_jit(flat, out_flat, (n * c_ + c) * h_ * w_, w_, h_, w_, stride,
+                                 padding, hp, tw)
 
 
 _phase_shape_jit = njit(cache=True)(_phase_shape)
 _phase_columns_jit = njit(cache=True)(_phase_columns)
+_plane_to_phases_jit = njit(cache=True, inline="always")(_plane_to_phases)
+_phases_to_cols_jit = njit(cache=True, inline="always")(_phases_to_cols)
+_cols_to_phases_jit = njit(cache=True, inline="always")(_cols_to_phases)
+_phases_to_plane_jit = njit(cache=True, inline="always")(_phases_to_plane)
 _im2col_jit = njit(**PARALLEL)(_im2col)
 _col2im_jit = njit(**PARALLEL)(_col2im)
 
