@@ -143,3 +143,88 @@ def test_errors():
 @pytest.mark.parametrize("shape", SHAPES + BIG_SHAPES)
 def test_cuda_matches_reference(shape, demodulate, up):
     _compare_with_reference(shape, demodulate, up, "cuda", "cuda")
+
+
+# ----- the fused up=2 CPU kernels (ops/_up2_numba.py) against their composed spec ------------
+
+from minigan.ops import _conv_numba, _up2_numba                               # noqa: E402
+from minigan.ops.upfirdn2d import upfirdn2d_forward_reference                # noqa: E402
+
+# (m, O, H, W, k, conv_pad, fir_pad): fir_pad 0..5 takes the adjoint's border from 3 down to
+# -2 (g's edges cut); k = 1..5, conv_pad > 0, one-pixel planes.
+FUSED_CASES = [(2, 3, 4, 5, 3, 0, 1), (1, 2, 3, 3, 1, 0, 2), (3, 1, 5, 2, 5, 1, 0),
+               (2, 2, 1, 1, 3, 0, 3), (1, 3, 4, 4, 2, 0, 4), (2, 1, 3, 6, 4, 2, 5),
+               (17, 5, 3, 4, 3, 0, 1)]
+
+
+def _composed_col2im_blur(cols, d, f, conv_pad, fir_pad, out_shape):
+    """The spec: col2im at stride 2, scale each plane by d, then the 2-D filter f f^T
+    (correlation, as upfirdn2d's kernels take it)."""
+    o, kh, kw, m, h, w = cols.shape
+    hu, wu = 2 * (h - 1) + kh - 2 * conv_pad, 2 * (w - 1) + kw - 2 * conv_pad
+    u = _conv_numba.col2im(cols, np.empty((m, o, hu, wu)), 2, conv_pad)
+    y = upfirdn2d_forward_reference(u * d[:, :, None, None], np.outer(f, f), 1, 1, (fir_pad,) * 4)
+    assert y.shape == out_shape
+    return y
+
+
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_fused_up2_kernels_match_their_composition(case):
+    """col2im_blur equals col2im + scaling + blur; blur_im2col is its adjoint
+    (<col2im_blur(c), g> = <c, blur_im2col(g)>) and its dots are <g, y> per plane. The taps
+    are random, not the symmetric [1,3,3,1], so a filter applied unflipped would show."""
+    m, o, h, w, k, conv_pad, fir_pad = case
+    rng = np.random.default_rng(sum(case))
+    cols = rng.standard_normal((o, k, k, m, h, w))
+    d = rng.uniform(0.5, 2.0, (m, o))
+    f = rng.uniform(0.1, 1.0, 4)
+    ho = _up2_numba._out_size(h, k, conv_pad, fir_pad, len(f))
+    wo = _up2_numba._out_size(w, k, conv_pad, fir_pad, len(f))
+    y = np.empty((m, o, ho, wo))
+    _up2_numba._col2im_blur_jit(cols, d, 0, f, conv_pad, fir_pad, y)
+    np.testing.assert_allclose(y, _composed_col2im_blur(cols, d, f, conv_pad, fir_pad, y.shape),
+                               rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    back, dots = np.empty_like(cols), np.empty((m, o))
+    _up2_numba._blur_im2col_jit(g, y, d, 0, f, conv_pad, fir_pad, back, dots)
+    np.testing.assert_allclose(np.vdot(y, g), np.vdot(cols, back), rtol=1e-12)
+    np.testing.assert_allclose(dots, (g * y).sum(axis=(2, 3)), rtol=1e-12)
+    for _ in range(2):                                                       # race check
+        again = np.empty_like(cols)
+        _up2_numba._blur_im2col_jit(g, y, d, 0, f, conv_pad, fir_pad, again, dots)
+        assert np.array_equal(again, back)
+
+
+def test_fused_up2_row_layout_kernels():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4, 2, 5)).astype(np.float32)
+    s = rng.standard_normal((3, 4)).astype(np.float32)
+    rows = _up2_numba.scale_to_rows(x, s)                                     # [C, N*H*W]
+    expected = (x * s[:, :, None, None]).transpose(1, 0, 2, 3).reshape(4, 30)
+    np.testing.assert_array_equal(rows, expected)
+    gx, gs = np.empty_like(x), np.empty((3, 4), np.float32)
+    _up2_numba._rows_scale_dot_jit(rows[:, 10:30], s, x.reshape(3, 4, 10), 1,
+                                   gx.reshape(3, 4, 10), gs)                  # samples 1, 2
+    np.testing.assert_allclose(gx[1:], x[1:] * s[1:, :, None, None] ** 2, rtol=1e-6)
+    np.testing.assert_allclose(gs[1:], (x[1:] ** 2).sum(axis=(2, 3)) * s[1:], rtol=1e-5)
+
+
+@pytest.mark.parametrize("k,padding", [(3, 0), (3, 2), (3, 4), (1, 0), (5, 2), (5, 5)])
+def test_numba_up2_with_any_padding_matches_reference(k, padding):
+    """The fused path at paddings other than the default (the blur's border from 0 to 6)."""
+    arrays = _inputs((2, 3, 4, 3, 5, k), np.float32, seed=k + padding)
+    for demodulate in (True, False):
+        expected, _ = _forward_and_grads_padded(arrays, demodulate, padding, "reference")
+        got, path = _forward_and_grads_padded(arrays, demodulate, padding, "fast")
+        assert path == "numba"
+        for name, g, e in zip(["y", "dx", "dweight", "dstyles"], got, expected):
+            scale = max(np.abs(e).max(), 1.0)
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5 * scale, err_msg=name)
+
+
+def _forward_and_grads_padded(arrays, demodulate, padding, impl):
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    y = modulated_conv2d(*leaves, demodulate=demodulate, up=2, padding=padding, impl=impl)
+    path = last_path("modulated_conv2d")
+    u = np.random.default_rng(7).standard_normal(y.shape).astype(arrays[0].dtype)
+    return [y.numpy()] + [g.numpy() for g in grad(y, leaves, grad_outputs=[Tensor(u)])], path

@@ -16,6 +16,8 @@ sum_c s[n,c]^2 sum_taps w[o,c]^2,
 
 one convolution of the style-scaled input with the shared base weight (big matmuls through
 _conv_fast), between two per-plane scalings. Its backward, on arrays, is first order only.
+On the CPU at up=2 everything after the matmul (col2im, the scaling by d, the blur) runs
+fused, plane by plane, in _up2_numba; on the GPU the blur is a separate upfirdn2d call.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from numba import njit, prange
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import get_array_module as xp_of
-from . import _conv_cuda, _conv_fast, _conv_numba
+from . import _conv_cuda, _conv_fast, _conv_numba, _up2_numba
 from ._cuda import launch_1d
 from ._dispatch import choose
 from .conv2d import conv2d, conv_transpose2d
@@ -163,20 +165,41 @@ class _CudaKernels:
 _KERNELS = {"numba": _NumbaKernels, "cuda": _CudaKernels}
 
 
+def _fuses_blur(path: str, up: int) -> bool:
+    """Whether the fast Function includes the up=2 blur: on the CPU it is fused with the
+    transposed convolution (ops/_up2_numba.py); on the GPU it is a separate upfirdn2d."""
+    return up == 2 and path == "numba"
+
+
+def _blur_taps(dtype) -> np.ndarray:
+    """The up=2 blur as 1-D taps in correlation order: their outer product is the composed
+    path's 2-D filter, setup_filter() flipped and with gain 4 (2 along each axis)."""
+    f = np.array([1.0, 3.0, 3.0, 1.0])
+    return (f[::-1] / f.sum() * 2).astype(dtype)
+
+
 # ----- the fast Function ------------------------------------------------------------------
 
 class ModulatedConv2d(Function):
-    """d * conv(x * s, w) (up=1) or d * conv_transpose(x * s, w, stride 2) (up=2, pre-blur)."""
+    """d * conv(x * s, w) (up=1) or d * conv_transpose(x * s, w, stride 2) (up=2), then at
+    up=2 the blur too where the path fuses it (`_fuses_blur`)."""
 
     double_backward = False
 
     @staticmethod
-    def forward(ctx, x, w, s, demodulate, up, conv_pad, path):
+    def forward(ctx, x, w, s, demodulate, up, conv_pad, fir_pad, path):
         k = _KERNELS[path]
         x, w, s = _conv_fast.normalize(x, w, s)
+        keep_xs = is_grad_enabled() and ctx.args[1].requires_grad   # the weight's gradient reads xs
+        if _fuses_blur(path, up):
+            ctx.d = (k.demodulation(w, s) if demodulate
+                     else np.ones((x.shape[0], w.shape[0]), dtype=x.dtype))      # [N, O]
+            xs = _up2_numba.scale_to_rows(x, s)                                  # [C, N*H*W]
+            ctx.xs = xs if keep_xs else None
+            return _up2_numba.forward(xs, x.shape, w, ctx.d, _blur_taps(x.dtype), conv_pad,
+                                      fir_pad)
         xs = k.scale_planes(x, s)                                            # [N, C, H, W]
-        # The weight's gradient reads xs again; keep it rather than scale x twice.
-        ctx.xs = xs if is_grad_enabled() and ctx.args[1].requires_grad else None
+        ctx.xs = xs if keep_xs else None
         if up == 1:
             u = _conv_fast.conv2d(xs, w, 1, conv_pad, 1, k.conv)             # [N, O, Ho, Wo]
         else:
@@ -190,41 +213,53 @@ class ModulatedConv2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, s, demodulate, up, conv_pad, path = ctx.args
+        x, w, s, demodulate, up, conv_pad, fir_pad, path = ctx.args
         need_x, need_w, need_s = ctx.needs_input_grad[:3]
         k = _KERNELS[path]
         x, w, s, g = _conv_fast.normalize(x.data, w.data, s.data, grad.data)
         xp = xp_of(x)
-        gu = k.scale_planes(g, ctx.d) if demodulate else g                   # [N, O, Ho, Wo]
         gx = gw = gs = None
         need_gxs = need_x or need_s
-        xs = (ctx.xs if ctx.xs is not None else k.scale_planes(x, s)) if need_w else None
-        if up == 1:
-            # The adjoint of the convolution (then of the input scaling), and the weight's
-            # gradient: two passes over different columns.
-            gxs = (_conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], k.conv)
-                   if need_gxs else None)
-            gw = (_conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, k.conv)
-                  if need_w else None)
-        elif need_gxs or need_w:
-            # Both are convolutions of gu at stride 2: one im2col of gu serves the two.
-            wt = xp.ascontiguousarray(w.transpose(1, 0, 2, 3)) if need_gxs else None
-            gxs, gw = _conv_fast.conv2d_and_weight(gu, wt, xs, 2, conv_pad, 1, k.conv,
-                                                   kernel=w.shape[2:])   # [N, C, H, W]
-            gw = None if gw is None else gw.transpose(1, 0, 2, 3)            # [O, C, kh, kw]
-        if need_gxs:
-            gx = k.scale_planes(gxs, s) if need_x else None
-            gs = k.plane_dot(gxs, x) if need_s else None                     # [N, C]
-        if demodulate and (need_w or need_s):
+        need_dots = demodulate and (need_w or need_s)
+        if _fuses_blur(path, up):
+            xs = ctx.xs if ctx.xs is not None or not need_w else _up2_numba.scale_to_rows(x, s)
+            gx, gs, gw, dots = _up2_numba.backward(
+                g, ctx.output.data if need_dots else None, xs, x, s, w, ctx.d,
+                _blur_taps(x.dtype), conv_pad, fir_pad, need_gxs, need_w)
+            gx = gx if need_x else None
+            gs = gs if need_s else None
+        else:
+            gu = k.scale_planes(g, ctx.d) if demodulate else g               # [N, O, Ho, Wo]
+            xs = (ctx.xs if ctx.xs is not None else k.scale_planes(x, s)) if need_w else None
+            if up == 1:
+                # The adjoint of the convolution (then of the input scaling), and the weight's
+                # gradient: two passes over different columns.
+                gxs = (_conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], k.conv)
+                       if need_gxs else None)
+                gw = (_conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, k.conv)
+                      if need_w else None)
+            elif need_gxs or need_w:
+                # Both are convolutions of gu at stride 2: one im2col of gu serves the two.
+                wt = xp.ascontiguousarray(w.transpose(1, 0, 2, 3)) if need_gxs else None
+                gxs, gw = _conv_fast.conv2d_and_weight(gu, wt, xs, 2, conv_pad, 1, k.conv,
+                                                       kernel=w.shape[2:])   # [N, C, H, W]
+                gw = None if gw is None else gw.transpose(1, 0, 2, 3)        # [O, C, kh, kw]
+            if need_gxs:
+                gx = k.scale_planes(gxs, s) if need_x else None
+                gs = k.plane_dot(gxs, x) if need_s else None                 # [N, C]
+            # <g, y> of the op's own output. With the blur fused it is the blurred output and
+            # its cotangent; their product is the same, as the blur is linear:
+            # <blur^T(g), y> = <g, blur(y)>.
+            dots = k.plane_dot(g, ctx.output.data) if need_dots else None
+        if need_dots:
             # y = u * d with d = (q + EPS)^(-1/2), q[n,o] = sum_c s[n,c]^2 wsq[o,c]:
             # dL/dq = -1/2 d^3 <g, u> = -1/2 d^2 <g, y>.
-            y = ctx.output.data
-            gq = -0.5 * ctx.d * ctx.d * k.plane_dot(g, y)                     # [N, O]
+            gq = (-0.5 * ctx.d * ctx.d * dots).astype(x.dtype)              # [N, O]
             if need_w:
                 gw = gw + 2 * w * (gq.T @ (s * s))[:, :, None, None]
             if need_s:
                 gs = gs + 2 * s * (gq @ _tap_energy(w))
-        return _tensor(gx), _tensor(gw), _tensor(gs), None, None, None, None
+        return _tensor(gx), _tensor(gw), _tensor(gs), None, None, None, None, None
 
 
 def _tensor(a):
@@ -262,8 +297,8 @@ def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool
     if path == "reference":
         return modulated_conv2d_reference(x, weight, styles, bool(demodulate), up, padding)
     conv_pad, fir_pad = _up2_pads(padding, weight.shape[2]) if up == 2 else (padding, 0)
-    y = ModulatedConv2d.apply(x, weight, styles, bool(demodulate), up, conv_pad, path)
-    if up == 2:
+    y = ModulatedConv2d.apply(x, weight, styles, bool(demodulate), up, conv_pad, fir_pad, path)
+    if up == 2 and not _fuses_blur(path, up):
         y = upfirdn2d(y, setup_filter(), padding=fir_pad, gain=4, impl=impl)
     return y
 
