@@ -54,6 +54,19 @@ def _fir(src, f, step, length, dst):
 _fir_jit = njit(cache=True, inline="always")(_fir)
 
 
+def _dot(a, b, start, length):
+    """sum_i a[start + i] * b[start + i] for i < length, accumulated in float64."""
+    total = 0.0
+    for i in range(np.uint64(start), np.uint64(start + length)):
+        total += a[i] * b[i]
+    return total
+
+
+# "reassoc" lets LLVM split the sum into vector partial sums (see ops/adain.py); a call per
+# plane, not inlined, so that the flag stays with this loop alone.
+_dot_jit = njit(cache=True, fastmath={"reassoc"})(_dot)
+
+
 def _up2_plane(h, w, kh, kw, conv_pad):
     """(hu, wu): the transposed convolution's output plane for an input plane h x w."""
     return 2 * (h - 1) + kh - 2 * conv_pad, 2 * (w - 1) + kw - 2 * conv_pad
@@ -149,10 +162,7 @@ def _blur_im2col(g, y_out, d, n0, f, conv_pad, fir_pad, cols, dots):
                 for j in range(np.uint64(j1 - j0)):
                     b_flat[do + j] = g_flat[so + j]
             if with_dots:
-                total = 0.0
-                for i in range(np.uint64(base), np.uint64(base + ho * wo)):
-                    total += g_flat[i] * y_flat[i]
-                dots[n0 + n, o] = total
+                dots[n0 + n, o] = _dot_jit(g_flat, y_flat, base, ho * wo)
             _fir_jit(b_flat, flipped, 1, gh * gw, along_rows)
             for t in range(fl):
                 scaled[t] = flipped[t] * d[n0 + n, o]
@@ -209,13 +219,20 @@ def scale_to_rows(x, s):
     return rows
 
 
-def forward(xs_rows, shape, w, d, f, conv_pad, fir_pad):
+def weight_rows(w):
+    """a [O*k*k, C]: the weight w [O, C, k, k] with its taps ahead of its input channels, the
+    matmul operand of the forward (cols = a @ xs rows) and of both backward products."""
+    o, c, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o * kh * kw, c)
+
+
+def forward(xs_rows, shape, a, kernel, d, f, conv_pad, fir_pad):
     """y [N, O, Ho, Wo] = d * blur(conv_transpose2d(xs, w, stride 2)) for xs rows [C, N*H*W]
-    of an input of `shape` [N, C, H, W]; w [O, C, k, k]; d [N, O]; f the blur's 1-D taps."""
+    of an input of `shape` [N, C, H, W]; a = weight_rows(w) and kernel = (O, kh, kw) of
+    w [O, C, kh, kw]; d [N, O]; f the blur's 1-D taps."""
     n, c, h, wd = shape
-    o, _, kh, kw = w.shape
+    o, kh, kw = kernel
     length = h * wd
-    a = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o * kh * kw, c)    # [O*k*k, C]
     ho = _out_size(h, kh, conv_pad, fir_pad, len(f))
     wo = _out_size(wd, kw, conv_pad, fir_pad, len(f))
     y = np.empty((n, o, ho, wo), dtype=xs_rows.dtype)
@@ -227,21 +244,22 @@ def forward(xs_rows, shape, w, d, f, conv_pad, fir_pad):
     return y
 
 
-def backward(g, y, xs_rows, x, s, w, d, f, conv_pad, fir_pad, need_gxs: bool, need_w: bool):
+def backward(g, y, xs_rows, x, s, a, kernel, d, f, conv_pad, fir_pad, need_gxs: bool,
+             need_w: bool):
     """(gx, gs, gw, dots) of forward's y for the cotangent g [N, O, Ho, Wo]:
 
     gx = d<y, g>/dx and gs the styles' part through the input scaling (None unless need_gxs);
-    gw the weight's gradient as if d were a constant (None unless need_w); dots [N, O] =
-    <g, y> per plane (float64), for the demodulation's own gradient (None when y is None).
+    gw [O, C, kh, kw] the weight's gradient as if d were a constant (None unless need_w);
+    dots [N, O] = <g, y> per plane (float64), for the demodulation's own gradient (None when
+    y is None).
     """
     g, y = normalize(g, y)
     n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
+    o, kh, kw = kernel
     length = h * wd
-    a = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o * kh * kw, c)    # [O*k*k, C]
     gx = np.empty_like(x) if need_gxs else None
     gs = np.empty((n, c), dtype=x.dtype) if need_gxs else None
-    dat = np.zeros((o * kh * kw, c), dtype=x.dtype) if need_w else None           # dL/da
+    dat = None                                                                   # dL/da
     dots = np.empty((n, o), dtype=np.float64) if y is not None else None
     no_y = np.empty((0,) + g.shape[1:], dtype=g.dtype)
     for n0, n1, buf in _column_chunks(n, o * kh * kw, length, g, _conv_numba):
@@ -254,7 +272,8 @@ def backward(g, y, xs_rows, x, s, w, d, f, conv_pad, fir_pad, need_gxs: bool, ne
             _rows_scale_dot_jit(a.T @ cols, s, x.reshape(n, c, length), n0,
                                 gx.reshape(n, c, length), gs)
         if need_w:
-            dat += cols @ xs_rows[:, n0 * length:n1 * length].T
+            part = cols @ xs_rows[:, n0 * length:n1 * length].T
+            dat = part if dat is None else dat + part
     gw = None if dat is None else np.ascontiguousarray(
         dat.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))                          # [O, C, k, k]
     return gx, gs, gw, dots

@@ -196,8 +196,9 @@ class ModulatedConv2d(Function):
                      else np.ones((x.shape[0], w.shape[0]), dtype=x.dtype))      # [N, O]
             xs = _up2_numba.scale_to_rows(x, s)                                  # [C, N*H*W]
             ctx.xs = xs if keep_xs else None
-            return _up2_numba.forward(xs, x.shape, w, ctx.d, _blur_taps(x.dtype), conv_pad,
-                                      fir_pad)
+            ctx.a = _up2_numba.weight_rows(w)                                    # [O*k*k, C]
+            return _up2_numba.forward(xs, x.shape, ctx.a, (w.shape[0],) + w.shape[2:], ctx.d,
+                                      _blur_taps(x.dtype), conv_pad, fir_pad)
         xs = k.scale_planes(x, s)                                            # [N, C, H, W]
         ctx.xs = xs if keep_xs else None
         if up == 1:
@@ -224,8 +225,9 @@ class ModulatedConv2d(Function):
         if _fuses_blur(path, up):
             xs = ctx.xs if ctx.xs is not None or not need_w else _up2_numba.scale_to_rows(x, s)
             gx, gs, gw, dots = _up2_numba.backward(
-                g, ctx.output.data if need_dots else None, xs, x, s, w, ctx.d,
-                _blur_taps(x.dtype), conv_pad, fir_pad, need_gxs, need_w)
+                g, ctx.output.data if need_dots else None, xs, x, s, ctx.a,
+                (w.shape[0],) + w.shape[2:], ctx.d, _blur_taps(x.dtype), conv_pad, fir_pad,
+                need_gxs, need_w)
             gx = gx if need_x else None
             gs = gs if need_s else None
         else:
