@@ -9,8 +9,9 @@ from ..data.transforms import resize
 def to_glyphs(images) -> np.ndarray:
     """Generator output [N, 1, res, res] (or [N, res, res]) in [-1, 1] -> uint8 [N, 28, 28].
 
-    The inverse of how minigan.train feeds real glyphs to a model (pixels / 127.5 - 1 after an
-    area resize 28 -> res), with a bilinear resize res -> 28.
+    The way back from how minigan.train feeds real glyphs to a model (pixels / 127.5 - 1 after
+    a resize 28 -> res: bilinear up to 32, an area average down to 16), with a resize res -> 28
+    (an area average down from 32, bilinear up from 16).
     """
     x = np.asarray(images, np.float32)
     if x.ndim == 4:
