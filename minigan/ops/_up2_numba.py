@@ -54,6 +54,20 @@ def _fir(src, f, step, length, dst):
 _fir_jit = njit(cache=True, inline="always")(_fir)
 
 
+def _blur(src, f, scale, width, rows_in, rows_out, along_rows, scaled, dst):
+    """dst = scale * the separable blur f x f of the flat plane src (`width` per row): f along
+    the rows of all rows_in rows, then along the columns, giving rows_out rows (the spare
+    columns past each row's valid width hold sums that straddle two rows). along_rows and
+    scaled are scratch: rows_in * width elements, and len(f)."""
+    _fir_jit(src, f, 1, rows_in * width, along_rows)
+    for t in range(f.shape[0]):
+        scaled[t] = f[t] * scale
+    _fir_jit(along_rows, scaled, width, rows_out * width, dst)
+
+
+_blur_jit = njit(cache=True, inline="always")(_blur)
+
+
 def _dot(a, b, start, length):
     """sum_i a[start + i] * b[start + i] for i < length, accumulated in float64."""
     total = 0.0
@@ -108,10 +122,7 @@ def _col2im_blur(cols, d, n0, f, conv_pad, fir_pad, out):
             _cols_to_phases(cols_flat, flat, o, n, m_, kh, kw, h_, w_, 2, hp, tw)
             _phases_to_plane(flat, b_flat, fir_pad * bw + fir_pad, bw, hu, wu, 2, conv_pad,
                              hp, tw)
-            _fir_jit(b_flat, f, 1, bh * bw, along_rows)
-            for t in range(f.shape[0]):
-                scaled[t] = f[t] * d[n0 + n, o]
-            _fir_jit(along_rows, scaled, bw, ho * bw, acc)
+            _blur_jit(b_flat, f, d[n0 + n, o], bw, bh, ho, along_rows, scaled, acc)
             base = np.uint64((n * o_ + o) * ho * wo)
             for i in range(ho):
                 so = np.uint64(i * bw)
@@ -163,10 +174,7 @@ def _blur_im2col(g, y_out, d, n0, f, conv_pad, fir_pad, cols, dots):
                     b_flat[do + j] = g_flat[so + j]
             if with_dots:
                 dots[n0 + n, o] = _dot_jit(g_flat, y_flat, base, ho * wo)
-            _fir_jit(b_flat, flipped, 1, gh * gw, along_rows)
-            for t in range(fl):
-                scaled[t] = flipped[t] * d[n0 + n, o]
-            _fir_jit(along_rows, scaled, gw, hu * gw, acc)
+            _blur_jit(b_flat, flipped, d[n0 + n, o], gw, gh, hu, along_rows, scaled, acc)
             _plane_to_phases(acc, 0, gw, flat, hu, wu, 2, conv_pad, hp, tw)
             _phases_to_cols(flat, cols_flat, o, n, m_, kh, kw, h_, w_, 2, hp, tw)
 
