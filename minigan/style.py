@@ -30,12 +30,14 @@ class Style:
     w_spread: float                # typical distance of w from the mean, to scale variation
     fitted_on: str = ""            # the characters it was fitted to
     tuned: dict = field(default_factory=dict)   # synthesis parameter name -> tuned values
+    ink: float | None = None       # the writer's ink level in [0, 1] (see ink_level)
 
     def save(self, path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        extra = {} if self.ink is None else {"ink": np.float64(self.ink)}
         np.savez(path, ws=self.ws, w_spread=np.float32(self.w_spread),
-                 fitted_on=np.array(self.fitted_on),
+                 fitted_on=np.array(self.fitted_on), **extra,
                  **{_TUNED + name: value for name, value in self.tuned.items()})
         return path
 
@@ -46,7 +48,8 @@ class Style:
                 raise ValueError(f"{path} is not a fitted style (it has no 'ws' array)")
             tuned = {k[len(_TUNED):]: z[k] for k in z.files if k.startswith(_TUNED)}
             return cls(ws=z["ws"].astype(np.float32), w_spread=float(z["w_spread"]),
-                       fitted_on=str(z["fitted_on"]), tuned=tuned)
+                       fitted_on=str(z["fitted_on"]), tuned=tuned,
+                       ink=float(z["ink"]) if "ink" in z.files else None)
 
 
 # Adam's rate for `tune`. Chosen on Chars74K writers 35-44 (folds 0 and 2, 30 steps, K = all),
@@ -116,10 +119,38 @@ def fit_style(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, space: str = 
     result = invert(G, cfg, glyphs, char_labels(cfg, chars), space=space, shared=True,
                     steps=steps, lr=lr, optimize_noise=optimize_noise, seed=seed, log=log)
     _, spread = w_statistics(G, cfg, seed=seed)
-    style = Style(ws=result.ws, w_spread=spread, fitted_on="".join(sorted(set(chars))))
+    style = Style(ws=result.ws, w_spread=spread, fitted_on="".join(sorted(set(chars))),
+                  ink=float(np.median(ink_levels(glyphs))))
     if tune_steps > 0:
         style = tune(G, cfg, style, glyphs, chars, steps=tune_steps, lr=tune_lr, log=log)
     return style
+
+
+def ink_levels(glyphs: np.ndarray) -> np.ndarray:
+    """[N]: each glyph's ink level, the 99th percentile of its pixels mapped to [0, 1]
+    (glyphs [N, 1, res, res] in [-1, 1], ink bright). A pen's stroke is about equally dark
+    in every letter a person writes, so its median over their glyphs is the hand's level."""
+    x = (np.asarray(glyphs, np.float64) + 1.0) / 2.0
+    return np.percentile(x.reshape(len(x), -1), 99, axis=1)
+
+
+# How far match_ink may brighten (or darken) one glyph: enough for a faint one, not so much
+# that an almost empty glyph's background turns into strokes.
+INK_GAIN = 3.0
+
+
+def match_ink(glyphs: np.ndarray, ink: float) -> np.ndarray:
+    """glyphs [N, 1, res, res] in [-1, 1], each scaled (about black, within [1/INK_GAIN,
+    INK_GAIN]) so that its ink level is `ink`.
+
+    A style fitted to few glyphs draws some characters it never saw faintly; a writer's pen
+    does not fade between letters. On Omniglot's drawers with 10 glyphs each this took the
+    share of drawn glyphs the character classifier reads right from 48.8% to 55.8%, with
+    writer identification at 13.5% against 12.9% (README, "A writer's style")."""
+    levels = ink_levels(glyphs)
+    gain = np.clip(ink / np.maximum(levels, 1e-6), 1.0 / INK_GAIN, INK_GAIN)
+    x = (np.asarray(glyphs, np.float64) + 1.0) / 2.0 * gain[:, None, None, None]
+    return (np.clip(x, 0.0, 1.0) * 2.0 - 1.0).astype(np.float32)
 
 
 def check_schedule(steps: int, lr: float, what: str) -> None:
@@ -195,7 +226,8 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
     """Glyphs [len(chars), 1, res, res] in [-1, 1] of `chars` in `style`.
 
     variation > 0 nudges each glyph's style code by that fraction of the model's w spread and
-    draws fresh noise, so repeated letters differ the way handwriting does.
+    draws fresh noise, so repeated letters differ the way handwriting does. A style that
+    knows its writer's ink level (a fitted one) draws every glyph at that level (match_ink).
     """
     check_style_model(cfg)
     n = len(chars)
@@ -208,8 +240,10 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
         if variation > 0:
             per_glyph = rng.standard_normal((n, 1, cfg.w_dim)) / np.sqrt(cfg.w_dim)
             ws = ws + (per_glyph * style.w_spread * variation).astype(np.float32)
-            return G.synthesis(Tensor(ws), labels, noise_mode="random", rng=rng).numpy()
-        return G.synthesis(Tensor(ws), labels, noise_mode="const").numpy()
+            images = G.synthesis(Tensor(ws), labels, noise_mode="random", rng=rng).numpy()
+        else:
+            images = G.synthesis(Tensor(ws), labels, noise_mode="const").numpy()
+    return images if style.ink is None else match_ink(images, style.ink)
 
 
 # ----- CondGAN: a writer is a row of the writer embedding ----------------------------------

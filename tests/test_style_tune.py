@@ -109,3 +109,33 @@ def test_bad_schedules_are_refused_before_any_work(model_dir, kwargs, message):
     kwargs = {"steps": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         fit_style(G, cfg, targets, "ab", **kwargs)
+
+
+def test_match_ink_brings_each_glyph_to_the_level_within_the_gain_limit():
+    from minigan.style import INK_GAIN, ink_levels, match_ink
+    glyphs = np.full((3, 1, 8, 8), -1.0, np.float32)                     # black
+    glyphs[0, 0, 2:6, 3] = 0.0                                           # a faint stroke: 0.5
+    glyphs[1, 0, 2:6, 3] = 0.8                                           # at the level: 0.9
+    glyphs[2, 0, 2:6, 3] = -0.9                                          # almost empty: 0.05
+    out = match_ink(glyphs, 0.9)
+    np.testing.assert_allclose(ink_levels(out)[:2], [0.9, 0.9], rtol=1e-6)
+    np.testing.assert_allclose(ink_levels(out)[2], 0.05 * INK_GAIN, rtol=1e-6)
+    assert (out[:, 0, 0, 0] == -1.0).all()                               # black stays black
+    np.testing.assert_allclose(out[1], glyphs[1], atol=1e-6)
+
+
+def test_fitted_style_keeps_its_writers_ink_level(model_dir, tmp_path):
+    G, cfg = load_generator(model_dir)
+    chars = "ab"
+    targets = _targets(G, cfg, chars, seed=6)
+    style = fit_style(G, cfg, targets, chars, steps=3, seed=0)
+    levels = (np.percentile((targets.reshape(2, -1) + 1) / 2, 99, axis=1))
+    assert style.ink == pytest.approx(float(np.median(levels)))
+    assert Style.load(style.save(tmp_path / "mine.npz")).ink == style.ink
+    # A style saved before ink levels existed draws as it did: no matching.
+    np.savez(tmp_path / "old.npz", ws=style.ws, w_spread=np.float32(style.w_spread),
+             fitted_on=np.array(style.fitted_on))
+    old = Style.load(tmp_path / "old.npz")
+    assert old.ink is None
+    assert np.array_equal(draw(G, cfg, old, "ba"),
+                          draw(G, cfg, Style(style.ws, style.w_spread, style.fitted_on), "ba"))
