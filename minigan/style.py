@@ -30,7 +30,7 @@ class Style:
     w_spread: float                # typical distance of w from the mean, to scale variation
     fitted_on: str = ""            # the characters it was fitted to
     tuned: dict = field(default_factory=dict)   # synthesis parameter name -> tuned values
-    ink: float | None = None       # the writer's ink level in [0, 1] (see ink_level)
+    ink: float | None = None       # the writer's ink level in [0, 1] (see ink_levels)
 
     def save(self, path) -> Path:
         path = Path(path)

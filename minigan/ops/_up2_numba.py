@@ -27,7 +27,7 @@ from ._conv_fast import _column_chunks, normalize
 from . import _conv_numba
 from ._conv_numba import (PARALLEL, PLANES_PER_TASK, _cols_to_phases_jit as _cols_to_phases,
                           _phase_shape_jit as _phase_shape, _phases_to_cols_jit as _phases_to_cols,
-                          _phase_columns_jit, _phases_to_plane_jit as _phases_to_plane,
+                          _phases_to_plane_jit as _phases_to_plane,
                           _plane_to_phases_jit as _plane_to_phases)
 
 
