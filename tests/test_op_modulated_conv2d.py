@@ -209,22 +209,70 @@ def test_fused_up2_row_layout_kernels():
     np.testing.assert_allclose(gs[1:], (x[1:] ** 2).sum(axis=(2, 3)) * s[1:], rtol=1e-5)
 
 
+@pytest.mark.parametrize("up", [1, 2])
 @pytest.mark.parametrize("k,padding", [(3, 0), (3, 2), (3, 4), (1, 0), (5, 2), (5, 5)])
-def test_numba_up2_with_any_padding_matches_reference(k, padding):
-    """The fused path at paddings other than the default (the blur's border from 0 to 6)."""
+def test_numba_with_any_padding_matches_reference(k, padding, up):
+    """The CPU paths at paddings other than the default: at up=2 the blur's border from 0 to
+    6; at up=1 the gradient's convolution padding k - 1 - padding from 2 down to -2."""
     arrays = _inputs((2, 3, 4, 3, 5, k), np.float32, seed=k + padding)
     for demodulate in (True, False):
-        expected, _ = _forward_and_grads_padded(arrays, demodulate, padding, "reference")
-        got, path = _forward_and_grads_padded(arrays, demodulate, padding, "fast")
+        expected, _ = _forward_and_grads_padded(arrays, demodulate, padding, "reference", up)
+        got, path = _forward_and_grads_padded(arrays, demodulate, padding, "fast", up)
         assert path == "numba"
         for name, g, e in zip(["y", "dx", "dweight", "dstyles"], got, expected):
             scale = max(np.abs(e).max(), 1.0)
             np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5 * scale, err_msg=name)
 
 
-def _forward_and_grads_padded(arrays, demodulate, padding, impl):
+def _forward_and_grads_padded(arrays, demodulate, padding, impl, up):
     leaves = [Tensor(a, requires_grad=True) for a in arrays]
-    y = modulated_conv2d(*leaves, demodulate=demodulate, up=2, padding=padding, impl=impl)
+    y = modulated_conv2d(*leaves, demodulate=demodulate, up=up, padding=padding, impl=impl)
     path = last_path("modulated_conv2d")
     u = np.random.default_rng(7).standard_normal(y.shape).astype(arrays[0].dtype)
     return [y.numpy()] + [g.numpy() for g in grad(y, leaves, grad_outputs=[Tensor(u)])], path
+
+
+# ----- the up=1 CPU kernels (ops/_up1_numba.py) against NumPy -------------------------------
+
+from minigan.ops import _up1_numba                                              # noqa: E402
+
+
+@pytest.mark.parametrize("pixels", [16, 37, 5])      # whole tiles, a partial last tile, only one
+def test_up1_layout_changes(pixels):
+    rng = np.random.default_rng(pixels)
+    a = rng.standard_normal((3, 6, 1, pixels)).astype(np.float32)                # [N, C, H, W]
+    other = rng.standard_normal(a.shape).astype(np.float32)
+    s = rng.standard_normal((3, 6)).astype(np.float32)
+    scaled = a * s[:, :, None, None]
+    out, dots = _up1_numba.to_pixels(a, s)
+    np.testing.assert_array_equal(out, scaled.transpose(0, 2, 3, 1))
+    assert dots is None
+    out, dots = _up1_numba.to_pixels(a, s, other)
+    np.testing.assert_array_equal(out, scaled.transpose(0, 2, 3, 1))
+    np.testing.assert_allclose(dots, (a.astype(np.float64) * other).sum(axis=(2, 3)),
+                               rtol=1e-6, atol=1e-6)
+    back, dots = _up1_numba.from_pixels(out, 1 / s, other)
+    np.testing.assert_allclose(back, a, rtol=1e-6)
+    np.testing.assert_allclose(dots, (scaled.astype(np.float64) * other).sum(axis=(2, 3)),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("k,padding", [(3, 1), (3, 0), (1, 1), (5, 3), (3, -1)])
+def test_up1_windows_are_the_pixel_major_im2col(k, padding):
+    """Every row of the columns is one output pixel's k x k window of channel vectors, zero
+    outside the image; a negative padding crops. Repeated runs agree bit for bit (no races)."""
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((2, 5, 7, 3)).astype(np.float32)                     # [m, H, W, C]
+    big = max(padding, 0)
+    padded = np.pad(x, ((0, 0), (big, big), (big, big), (0, 0)))
+    start = big - padding
+    ho, wo = 5 + 2 * padding - k + 1, 7 + 2 * padding - k + 1
+    expected = np.empty((2, ho, wo, k, k, 3), np.float32)
+    for a in range(k):
+        for b in range(k):
+            expected[:, :, :, a, b] = padded[:, start + a:start + a + ho, start + b:start + b + wo]
+    buf = np.full(expected.size, np.nan, np.float32)
+    cols = _up1_numba._windows(x, padding, k, k, buf)
+    np.testing.assert_array_equal(cols, expected.reshape(2 * ho * wo, k * k * 3))
+    for _ in range(3):
+        np.testing.assert_array_equal(_up1_numba._windows(x, padding, k, k, buf.copy()), cols)

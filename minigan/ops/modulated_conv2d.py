@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import get_array_module as xp_of
-from . import _conv_cuda, _conv_fast, _conv_numba, _up2_numba
+from . import _conv_cuda, _conv_fast, _conv_numba, _up1_numba, _up2_numba
 from ._cuda import launch_1d
 from ._dispatch import choose
 from .conv2d import conv2d, conv_transpose2d
@@ -191,9 +191,14 @@ class ModulatedConv2d(Function):
         k = _KERNELS[path]
         x, w, s = _conv_fast.normalize(x, w, s)
         keep_xs = is_grad_enabled() and ctx.args[1].requires_grad   # the weight's gradient reads xs
-        if _fuses_blur(path, up):
+        if path == "numba":
             ctx.d = (k.demodulation(w, s) if demodulate
                      else np.ones((x.shape[0], w.shape[0]), dtype=x.dtype))      # [N, O]
+        if path == "numba" and up == 1:
+            y, xs = _up1_numba.forward(x, s, w, ctx.d, conv_pad)                # xs [N, H, W, C]
+            ctx.xs = xs if keep_xs else None
+            return y
+        if _fuses_blur(path, up):
             xs = _up2_numba.scale_to_rows(x, s)                                  # [C, N*H*W]
             ctx.xs = xs if keep_xs else None
             ctx.a = _up2_numba.weight_rows(w)                                    # [O*k*k, C]
@@ -222,7 +227,14 @@ class ModulatedConv2d(Function):
         gx = gw = gs = None
         need_gxs = need_x or need_s
         need_dots = demodulate and (need_w or need_s)
-        if _fuses_blur(path, up):
+        if path == "numba" and up == 1:
+            xs = ctx.xs if ctx.xs is not None or not need_w else _up1_numba.to_pixels(x, s)[0]
+            gx, gs, gw, dots = _up1_numba.backward(
+                g, ctx.output.data if need_dots else None, xs, x, s, w, ctx.d, conv_pad,
+                need_gxs, need_w)
+            gx = gx if need_x else None
+            gs = gs if need_s else None
+        elif _fuses_blur(path, up):
             xs = ctx.xs if ctx.xs is not None or not need_w else _up2_numba.scale_to_rows(x, s)
             gx, gs, gw, dots = _up2_numba.backward(
                 g, ctx.output.data if need_dots else None, xs, x, s, ctx.a,
