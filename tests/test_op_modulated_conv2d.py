@@ -1,5 +1,7 @@
 """modulated_conv2d: gradient checks of the reference, the reference against a per-sample
 spec, numba and CUDA against the reference, the fast path's refusal of double backward, errors."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -276,3 +278,31 @@ def test_up1_windows_are_the_pixel_major_im2col(k, padding):
     np.testing.assert_array_equal(cols, expected.reshape(2 * ho * wo, k * k * 3))
     for _ in range(3):
         np.testing.assert_array_equal(_up1_numba._windows(x, padding, k, k, buf.copy()), cols)
+
+
+@pytest.mark.parametrize("demodulate,up", MODES, ids=MODE_IDS)
+def test_composed_gpu_path_with_numpy_kernels(monkeypatch, demodulate, up):
+    """The GPU path's orchestration (scale, convolve, scale; the blur after), run here with
+    NumPy stand-ins for its three CUDA kernels and the CPU convolution driver, against the
+    reference. The CUDA kernels themselves are compared on a GPU (test_cuda_matches_reference)."""
+    mc = importlib.import_module("minigan.ops.modulated_conv2d")   # the module, not the op
+
+    monkeypatch.setattr(mc, "_conv_cuda", _conv_numba)
+    monkeypatch.setattr(mc._Cuda, "scale_planes",
+                        staticmethod(lambda a, scale: a * scale[:, :, None, None]))
+    monkeypatch.setattr(mc._Cuda, "plane_dot",
+                        staticmethod(lambda a, b: np.einsum("nchw,nchw->nc", a, b)))
+    monkeypatch.setattr(mc._Cuda, "demodulation", staticmethod(mc._Numba.demodulation))
+    arrays = _inputs(BIG_SHAPES[0], np.float32, seed=5)
+    expected, _ = _forward_and_grads(arrays, demodulate, up, "reference")
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    k = arrays[1].shape[2]
+    conv_pad, fir_pad = mc._up2_pads(k // 2, k) if up == 2 else (k // 2, 0)
+    y = mc.ModulatedConv2d.apply(*leaves, demodulate, up, conv_pad, fir_pad, "cuda")
+    if up == 2:
+        y = upfirdn2d(y, mc.setup_filter(), padding=fir_pad, gain=4, impl="reference")
+    u = np.random.default_rng(7).standard_normal(y.shape).astype(np.float32)
+    got = [y.numpy()] + [g.numpy() for g in grad(y, leaves, grad_outputs=[Tensor(u)])]
+    for name, g, e in zip(["y", "dx", "dweight", "dstyles"], got, expected):
+        scale = max(np.abs(e).max(), 1.0)
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5 * scale, err_msg=name)

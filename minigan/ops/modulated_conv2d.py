@@ -14,19 +14,20 @@ sum_c s[n,c]^2 sum_taps w[o,c]^2,
 
     y[n,o] = d[n,o] * conv2d(x[n] * s[n], w)[o],   d = 1/sqrt((s*s) @ wsq^T + 1e-8)
 
-one convolution of the style-scaled input with the shared base weight (big matmuls through
-_conv_fast), between two per-plane scalings. Its backward, on arrays, is first order only.
-On the CPU at up=2 everything after the matmul (col2im, the scaling by d, the blur) runs
-fused, plane by plane, in _up2_numba; on the GPU the blur is a separate upfirdn2d call.
+one convolution of the style-scaled input with the shared base weight, between two
+per-plane scalings. Its backward, on arrays, is first order only. On the CPU each form has
+its own module of numba kernels around BLAS matmuls: _up1_numba (channels-last columns, the
+scalings riding on the layout changes) and _up2_numba (everything after the matmul, col2im,
+the scaling by d and the blur, fused plane by plane). On the GPU the steps run composed
+(_conv_fast's convolution between CUDA scaling kernels, then the blur as its own upfirdn2d).
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import get_array_module as xp_of
-from . import _conv_cuda, _conv_fast, _conv_numba, _up1_numba, _up2_numba
+from . import _conv_cuda, _conv_fast, _up1_numba, _up2_numba
 from ._cuda import launch_1d
 from ._dispatch import choose
 from .conv2d import conv2d, conv_transpose2d
@@ -69,26 +70,7 @@ def modulated_conv2d_reference(x: Tensor, weight: Tensor, styles: Tensor, demodu
     return y.reshape(n, o, y.shape[2], y.shape[3])                          # [N, O, Ho, Wo]
 
 
-# ----- CPU: numba per-plane kernels (x viewed as [P, L]: P = N*C planes of L = H*W) ----------
-
-def _scale_planes_py(x, scale, out):
-    """out[p, :] = x[p, :] * scale[p]; one prange iteration owns one plane."""
-    planes, length = x.shape
-    for p in prange(planes):
-        f = scale[p]
-        for i in range(length):
-            out[p, i] = x[p, i] * f
-
-
-def _plane_dot_py(a, b, out):
-    """out[p] = sum_i a[p, i] * b[p, i], accumulated in float64; one iteration per plane."""
-    planes, length = a.shape
-    for p in prange(planes):
-        total = 0.0
-        for i in range(length):
-            total += a[p, i] * b[p, i]
-        out[p] = total
-
+# ----- CPU: numba kernels around BLAS, one module per form of the op ------------------------
 
 def _tap_energy(w):
     """[O, C]: sum over the kernel taps of w^2 (einsum: 4x faster than a sum over two short
@@ -96,44 +78,53 @@ def _tap_energy(w):
     return xp_of(w).einsum("ocij,ocij->oc", w, w)
 
 
-_scale_planes_numba = njit(cache=True, parallel=True)(_scale_planes_py)
-# "reassoc" lets LLVM split the float64 sum into vector partial sums (see ops/adain.py).
-_plane_dot_numba = njit(cache=True, parallel=True, fastmath={"reassoc"})(_plane_dot_py)
-
-
-class _NumbaKernels:
-    conv = _conv_numba
-
-    @staticmethod
-    def scale_planes(x, scale):
-        """x [N, C, H, W] * scale [N, C] per plane."""
-        n, c, h, w = x.shape
-        out = np.empty_like(x)
-        _scale_planes_numba(x.reshape(n * c, h * w), scale.reshape(n * c),
-                            out.reshape(n * c, h * w))
-        return out
-
-    @staticmethod
-    def plane_dot(a, b):
-        """[N, C]: the dot product of each plane of a and b [N, C, H, W]."""
-        n, c, h, w = a.shape
-        out = np.empty((n, c), dtype=a.dtype)
-        _plane_dot_numba(a.reshape(n * c, h * w), b.reshape(n * c, h * w), out.reshape(n * c))
-        return out
+class _Numba:
+    """up=1: channels-last columns (ops/_up1_numba.py); up=2: the transposed convolution,
+    demodulation and blur fused plane by plane (ops/_up2_numba.py)."""
 
     @staticmethod
     def demodulation(w, s):
         """d [N, O] = 1/sqrt(sum_c s[n,c]^2 sum_taps w[o,c]^2 + EPS): a small BLAS matmul."""
         return 1.0 / np.sqrt((s * s) @ _tap_energy(w).T + w.dtype.type(EPS))
 
+    @staticmethod
+    def forward(ctx, x, w, s, demodulate, up, conv_pad, fir_pad, keep_xs):
+        ctx.d = (_Numba.demodulation(w, s) if demodulate
+                 else np.ones((x.shape[0], w.shape[0]), dtype=x.dtype))          # [N, O]
+        if up == 1:
+            y, xs = _up1_numba.forward(x, s, w, ctx.d, conv_pad)                # xs [N, H, W, C]
+        else:
+            xs = _up2_numba.scale_to_rows(x, s)                                  # [C, N*H*W]
+            ctx.a = _up2_numba.weight_rows(w)                                    # [O*k*k, C]
+            y = _up2_numba.forward(xs, x.shape, ctx.a, (w.shape[0],) + w.shape[2:], ctx.d,
+                                   _blur_taps(x.dtype), conv_pad, fir_pad)
+        ctx.xs = xs if keep_xs else None
+        return y
 
-# ----- GPU: kernels/modulated_conv2d.cu -----------------------------------------------------
+    @staticmethod
+    def backward(ctx, g, y, x, w, s, demodulate, up, conv_pad, fir_pad, need):
+        need_x, need_s, need_w = need
+        need_gxs = need_x or need_s
+        if up == 1:
+            xs = ctx.xs if ctx.xs is not None or not need_w else _up1_numba.to_pixels(x, s)[0]
+            gx, gs, gw, dots = _up1_numba.backward(g, y, xs, x, s, w, ctx.d, conv_pad,
+                                                   need_gxs, need_w)
+        else:
+            xs = ctx.xs if ctx.xs is not None or not need_w else _up2_numba.scale_to_rows(x, s)
+            gx, gs, gw, dots = _up2_numba.backward(
+                g, y, xs, x, s, ctx.a, (w.shape[0],) + w.shape[2:], ctx.d,
+                _blur_taps(x.dtype), conv_pad, fir_pad, need_gxs, need_w)
+        return gx if need_x else None, gs if need_s else None, gw, dots
+
+
+# ----- GPU: kernels/modulated_conv2d.cu, composed around the shared convolution driver -------
 
 _PLANE_DOT_THREADS = 256  # PLANE_DOT_THREADS in kernels/modulated_conv2d.cu
 
 
-class _CudaKernels:
-    conv = _conv_cuda
+class _Cuda:
+    """d * conv(x * s, w) as three steps: scale the planes, one shared convolution
+    (_conv_fast), scale again; at up=2 the blur follows as its own upfirdn2d call."""
 
     @staticmethod
     def scale_planes(x, scale):
@@ -161,8 +152,49 @@ class _CudaKernels:
                               np.int32(kh * kw), np.float32(EPS)))
         return d
 
+    @staticmethod
+    def forward(ctx, x, w, s, demodulate, up, conv_pad, fir_pad, keep_xs):
+        xs = _Cuda.scale_planes(x, s)                                        # [N, C, H, W]
+        ctx.xs = xs if keep_xs else None
+        if up == 1:
+            u = _conv_fast.conv2d(xs, w, 1, conv_pad, 1, _conv_cuda)         # [N, O, Ho, Wo]
+        else:
+            hw = tuple(2 * (size - 1) + w.shape[2] - 2 * conv_pad for size in x.shape[2:])
+            wt = w.transpose(1, 0, 2, 3)                                      # [C, O, kh, kw]
+            u = _conv_fast.conv_transpose2d(xs, wt, 2, conv_pad, 1, hw, _conv_cuda)
+        if not demodulate:
+            return u
+        ctx.d = _Cuda.demodulation(w, s)                                     # [N, O]
+        return _Cuda.scale_planes(u, ctx.d)
 
-_KERNELS = {"numba": _NumbaKernels, "cuda": _CudaKernels}
+    @staticmethod
+    def backward(ctx, g, y, x, w, s, demodulate, up, conv_pad, fir_pad, need):
+        need_x, need_s, need_w = need
+        need_gxs = need_x or need_s
+        xp = xp_of(x)
+        gu = _Cuda.scale_planes(g, ctx.d) if demodulate else g               # [N, O, Ho, Wo]
+        xs = (ctx.xs if ctx.xs is not None else _Cuda.scale_planes(x, s)) if need_w else None
+        gxs = gw = None
+        if up == 1:
+            # The adjoint of the convolution (then of the input scaling), and the weight's
+            # gradient: two passes over different columns.
+            gxs = (_conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], _conv_cuda)
+                   if need_gxs else None)
+            gw = (_conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, _conv_cuda)
+                  if need_w else None)
+        elif need_gxs or need_w:
+            # Both are convolutions of gu at stride 2: one im2col of gu serves the two.
+            wt = xp.ascontiguousarray(w.transpose(1, 0, 2, 3)) if need_gxs else None
+            gxs, gw = _conv_fast.conv2d_and_weight(gu, wt, xs, 2, conv_pad, 1, _conv_cuda,
+                                                   kernel=w.shape[2:])       # [N, C, H, W]
+            gw = None if gw is None else gw.transpose(1, 0, 2, 3)            # [O, C, kh, kw]
+        gx = _Cuda.scale_planes(gxs, s) if need_x else None
+        gs = _Cuda.plane_dot(gxs, x) if need_s else None                     # [N, C]
+        dots = _Cuda.plane_dot(g, y) if y is not None else None              # [N, O]
+        return gx, gs, gw, dots
+
+
+_PATHS = {"numba": _Numba, "cuda": _Cuda}
 
 
 def _fuses_blur(path: str, up: int) -> bool:
@@ -182,89 +214,31 @@ def _blur_taps(dtype) -> np.ndarray:
 
 class ModulatedConv2d(Function):
     """d * conv(x * s, w) (up=1) or d * conv_transpose(x * s, w, stride 2) (up=2), then at
-    up=2 the blur too where the path fuses it (`_fuses_blur`)."""
+    up=2 the blur too where the path fuses it (`_fuses_blur`).
+
+    Each path's backward returns (gx, gs, gw, dots): the gradients through the input scaling
+    and the convolution with d held constant, and dots [N, O] = <g, y> per output plane, from
+    which d's own gradient follows here. Where the blur is fused, y and g are the blurred
+    output and its cotangent; <g, y> is the same either side of a linear map, as
+    <blur^T(g), u> = <g, blur(u)>."""
 
     double_backward = False
 
     @staticmethod
     def forward(ctx, x, w, s, demodulate, up, conv_pad, fir_pad, path):
-        k = _KERNELS[path]
         x, w, s = _conv_fast.normalize(x, w, s)
         keep_xs = is_grad_enabled() and ctx.args[1].requires_grad   # the weight's gradient reads xs
-        if path == "numba":
-            ctx.d = (k.demodulation(w, s) if demodulate
-                     else np.ones((x.shape[0], w.shape[0]), dtype=x.dtype))      # [N, O]
-        if path == "numba" and up == 1:
-            y, xs = _up1_numba.forward(x, s, w, ctx.d, conv_pad)                # xs [N, H, W, C]
-            ctx.xs = xs if keep_xs else None
-            return y
-        if _fuses_blur(path, up):
-            xs = _up2_numba.scale_to_rows(x, s)                                  # [C, N*H*W]
-            ctx.xs = xs if keep_xs else None
-            ctx.a = _up2_numba.weight_rows(w)                                    # [O*k*k, C]
-            return _up2_numba.forward(xs, x.shape, ctx.a, (w.shape[0],) + w.shape[2:], ctx.d,
-                                      _blur_taps(x.dtype), conv_pad, fir_pad)
-        xs = k.scale_planes(x, s)                                            # [N, C, H, W]
-        ctx.xs = xs if keep_xs else None
-        if up == 1:
-            u = _conv_fast.conv2d(xs, w, 1, conv_pad, 1, k.conv)             # [N, O, Ho, Wo]
-        else:
-            hw = tuple(2 * (size - 1) + w.shape[2] - 2 * conv_pad for size in x.shape[2:])
-            wt = w.transpose(1, 0, 2, 3)                                      # [C, O, kh, kw]
-            u = _conv_fast.conv_transpose2d(xs, wt, 2, conv_pad, 1, hw, k.conv)
-        if not demodulate:
-            return u
-        ctx.d = k.demodulation(w, s)                                         # [N, O]
-        return k.scale_planes(u, ctx.d)
+        return _PATHS[path].forward(ctx, x, w, s, demodulate, up, conv_pad, fir_pad, keep_xs)
 
     @staticmethod
     def backward(ctx, grad):
         x, w, s, demodulate, up, conv_pad, fir_pad, path = ctx.args
         need_x, need_w, need_s = ctx.needs_input_grad[:3]
-        k = _KERNELS[path]
         x, w, s, g = _conv_fast.normalize(x.data, w.data, s.data, grad.data)
-        xp = xp_of(x)
-        gx = gw = gs = None
-        need_gxs = need_x or need_s
         need_dots = demodulate and (need_w or need_s)
-        if path == "numba" and up == 1:
-            xs = ctx.xs if ctx.xs is not None or not need_w else _up1_numba.to_pixels(x, s)[0]
-            gx, gs, gw, dots = _up1_numba.backward(
-                g, ctx.output.data if need_dots else None, xs, x, s, w, ctx.d, conv_pad,
-                need_gxs, need_w)
-            gx = gx if need_x else None
-            gs = gs if need_s else None
-        elif _fuses_blur(path, up):
-            xs = ctx.xs if ctx.xs is not None or not need_w else _up2_numba.scale_to_rows(x, s)
-            gx, gs, gw, dots = _up2_numba.backward(
-                g, ctx.output.data if need_dots else None, xs, x, s, ctx.a,
-                (w.shape[0],) + w.shape[2:], ctx.d, _blur_taps(x.dtype), conv_pad, fir_pad,
-                need_gxs, need_w)
-            gx = gx if need_x else None
-            gs = gs if need_s else None
-        else:
-            gu = k.scale_planes(g, ctx.d) if demodulate else g               # [N, O, Ho, Wo]
-            xs = (ctx.xs if ctx.xs is not None else k.scale_planes(x, s)) if need_w else None
-            if up == 1:
-                # The adjoint of the convolution (then of the input scaling), and the weight's
-                # gradient: two passes over different columns.
-                gxs = (_conv_fast.conv_transpose2d(gu, w, 1, conv_pad, 1, x.shape[2:], k.conv)
-                       if need_gxs else None)
-                gw = (_conv_fast.conv2d_weight(xs, gu, w.shape[2:], 1, conv_pad, 1, k.conv)
-                      if need_w else None)
-            elif need_gxs or need_w:
-                # Both are convolutions of gu at stride 2: one im2col of gu serves the two.
-                wt = xp.ascontiguousarray(w.transpose(1, 0, 2, 3)) if need_gxs else None
-                gxs, gw = _conv_fast.conv2d_and_weight(gu, wt, xs, 2, conv_pad, 1, k.conv,
-                                                       kernel=w.shape[2:])   # [N, C, H, W]
-                gw = None if gw is None else gw.transpose(1, 0, 2, 3)        # [O, C, kh, kw]
-            if need_gxs:
-                gx = k.scale_planes(gxs, s) if need_x else None
-                gs = k.plane_dot(gxs, x) if need_s else None                 # [N, C]
-            # <g, y> of the op's own output. With the blur fused it is the blurred output and
-            # its cotangent; their product is the same, as the blur is linear:
-            # <blur^T(g), y> = <g, blur(y)>.
-            dots = k.plane_dot(g, ctx.output.data) if need_dots else None
+        gx, gs, gw, dots = _PATHS[path].backward(
+            ctx, g, ctx.output.data if need_dots else None, x, w, s, demodulate, up, conv_pad,
+            fir_pad, (need_x, need_s, need_w))
         if need_dots:
             # y = u * d with d = (q + EPS)^(-1/2), q[n,o] = sum_c s[n,c]^2 wsq[o,c]:
             # dL/dq = -1/2 d^3 <g, u> = -1/2 d^2 <g, y>.
