@@ -196,13 +196,9 @@ def forward(x, s, w, d, padding):
 
 
 def backward(g, y, xs, x, s, w, d, padding, need_gxs: bool, need_w: bool):
-    """(gx, gs, gw, dots) of forward's y for the cotangent g [N, O, Ho, Wo]:
-
-    gx = d<y, g>/dx and gs the styles' part through the input scaling (None unless need_gxs);
-    gw [O, C, kh, kw] the weight's gradient as if d were a constant (None unless need_w);
-    dots [N, O] = <g, y> per plane (float64), for the demodulation's own gradient (None when
-    y is None).
-    """
+    """(gx, gs, gw, dots) of forward's y for the cotangent g [N, O, Ho, Wo], as
+    ModulatedConv2d's backward documents them: gx and gs are None unless need_gxs, gw is
+    None unless need_w, dots is None when y is."""
     g, y = normalize(g, y)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
