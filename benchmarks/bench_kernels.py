@@ -2,7 +2,9 @@
 
 Each benchmark first checks the fast path against the reference once, warms up JIT outside
 the timed region, then times forward+backward. extra_info holds GFLOP/s (convolutions) or
-GB/s (memory-bound ops) and the fraction of this machine's float32 matmul or copy rate.
+GB/s (memory-bound ops) and the fraction of this machine's float32 matmul or copy rate: for
+the convolutions both against the session's best matmul and, paired round by round, against
+the matmul timed just before each round (see conftest.record).
 Run: python -m pytest benchmarks/bench_kernels.py --benchmark-only
 """
 import numpy as np
