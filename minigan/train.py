@@ -302,12 +302,22 @@ def model_config_from_args(args, num_classes: int, num_writers: int, charset: st
     return mc.replace(conditioning=conditioning, num_classes=classes, charset=charset)
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default unless its help already says it or there is none to show."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, "", False):
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m minigan.train",
         description="Train a handwriting GAN. With no arguments: a small content-conditioned "
                     "StyleGAN2 on the built-in writers, a few minutes on a laptop CPU.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("--model", choices=["condgan", "stylegan", "stylegan2"], default=None,
                    help="model family (default: the preset's)")
     p.add_argument("--preset", default="sg2-16-small",
@@ -317,24 +327,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "join sources with +, pick a split with :train, writers with @0-44, "
                         "e.g. chars74k@0-44+builtin")
     p.add_argument("--chars", default="", help="train on these characters only, e.g. 0123456789")
-    p.add_argument("--res", type=int, choices=[16, 32], default=None, help="output resolution")
-    p.add_argument("--w-dim", type=int, choices=[256, 128, 64], default=None, help="size of W (and Z)")
+    p.add_argument("--res", type=int, choices=[16, 32], default=None,
+                   help="output resolution (default: the preset's)")
+    p.add_argument("--w-dim", type=int, choices=[256, 128, 64], default=None,
+                   help="size of W (and Z) (default: the preset's)")
     p.add_argument("--conditioning", choices=["none", "embed", "content"], default=None,
                    help="style models: how the character is given (default: the preset's)")
     p.add_argument("--writers", action="store_true", help="CondGAN: condition on writer ids too")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=32, help="images per step")
     p.add_argument("--kimg", type=float, default=None,
                    help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
                         "with --resume, a larger value extends the run)")
     p.add_argument("--tick-kimg", type=float, default=2.0, help="grid, log and checkpoint interval")
     p.add_argument("--lr", type=float, default=None,
                    help="Adam learning rate (default: 0.01 for sg2-16-small, else 0.0025)")
-    p.add_argument("--r1-gamma", type=float, default=0.2)
-    p.add_argument("--r1-interval", type=int, default=16)
+    p.add_argument("--r1-gamma", type=float, default=0.2,
+                   help="weight of the R1 penalty on D's gradient at real images (0: off)")
+    p.add_argument("--r1-interval", type=int, default=16,
+                   help="apply R1 every this many steps (lazy regularisation)")
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
     p.add_argument("--metrics", default="", help="fid,kid: measure G_ema at every tick "
                    "(shipped classifier features, --metrics-n samples against real training glyphs)")
-    p.add_argument("--metrics-n", type=int, default=1000)
+    p.add_argument("--metrics-n", type=int, default=1000,
+                   help="generated and real glyphs per --metrics measurement")
     p.add_argument("--out", default="runs/default", help="run folder (checkpoint, grids, logs)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--finetune", default=None, metavar="BASE_RUN",
@@ -345,8 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-g", choices=["writer", "all"], default="writer",
                    help="when fine-tuning, what G trains: only the new writer's row, or all "
                         "its weights (D always trains)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the weights, the batches and the latents (same seed, same run)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda runs on the GPU through CuPy (pip install minigan[gpu])")
     return p
 
 
