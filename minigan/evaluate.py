@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli import HelpFormatter
 from .autograd import Tensor, no_grad
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import GlyphDataset, load
@@ -289,7 +290,7 @@ def _writer_list(text: str) -> list[int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m minigan.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--ckpt", default=None,
                    help="run folder holding checkpoint.npz (or the file); omit for the floors only")
     p.add_argument("--data", default=None,
@@ -298,7 +299,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=10000, help="generated samples (and cap of each real set)")
     p.add_argument("--writers", type=_writer_list, default=None,
                    help="writer ids for the writer metric, e.g. 45-54 (default: the last 10)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the generated samples")
     p.add_argument("--out", type=Path, default=None, help="JSON report (default: RUN/evaluate.json)")
     args = p.parse_args(argv)
     try:

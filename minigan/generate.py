@@ -1,4 +1,4 @@
-"""Draw glyphs from a trained generator: `python -m minigan.generate --help`.
+"""Draw glyphs from a trained generator: a sample grid, or the study's style-mixing grid.
 
     python -m minigan.generate --ckpt runs/default --n 64 --chars abc --out grid.png
     python -m minigan.generate --ckpt runs/default --mix --crossover 2 --out mix.png
@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from . import ops
+from ._cli import HelpFormatter
 from .autograd import Tensor, no_grad
 from .checkpoint import CheckpointError, load_checkpoint
 from .images import image_grid, save_atomic
@@ -123,14 +124,14 @@ def mixing_grid(G, cfg: ModelConfig, rows: int = 5, cols: int = 5, crossover: in
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m minigan.generate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--ckpt", required=True, help="run folder or checkpoint.npz from minigan.train")
     p.add_argument("--out", required=True, help="PNG to write")
     p.add_argument("--n", type=int, default=64, help="how many glyphs")
     p.add_argument("--chars", default="", help="characters to draw, cycled (default: all it knows)")
     p.add_argument("--truncation", type=float, default=1.0, help="psi: 1 = no truncation, 0.7 = safer")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cols", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0, help="seeds the latents and the noise")
+    p.add_argument("--cols", type=int, default=8, help="glyphs per row of the grid")
     p.add_argument("--mix", action="store_true", help="draw a style-mixing grid instead")
     p.add_argument("--crossover", type=int, default=2, help="first style input taken from the column")
     p.add_argument("--rows", type=int, default=5, help="--mix: row and column sources")

@@ -1,4 +1,4 @@
-"""Project real glyphs into a trained StyleGAN/StyleGAN2: `python -m minigan.invert --help`.
+"""Project real glyphs into the W or W+ space of a trained StyleGAN or StyleGAN2.
 
 Two uses:
 - per glyph (the study's experiment): each glyph gets its own w (space "w") or its own w per
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ops
+from ._cli import HelpFormatter
 from .autograd import Tensor, no_grad
 from .checkpoint import CheckpointError
 from .images import image_grid, save_atomic
@@ -178,21 +179,23 @@ def preview(targets: np.ndarray, images: np.ndarray, path, per_row: int = 8) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m minigan.invert", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--ckpt", required=True, help="run folder or checkpoint.npz of a style model")
     p.add_argument("--glyphs", required=True,
                    help="glyphs to invert: .npz from minigan.data extract, a dataset name, or a folder")
     p.add_argument("--out", required=True, help="where to write latents and reconstructions (.npz)")
     p.add_argument("--preview", default=None, help="PNG of target | reconstruction pairs")
-    p.add_argument("--space", choices=SPACES, default="w+")
+    p.add_argument("--space", choices=SPACES, default="w+",
+                   help="w: one code per glyph; w+: one code per style input of each glyph")
     p.add_argument("--shared", action="store_true",
                    help="one style code for all glyphs (a writer's style) instead of one per glyph")
     p.add_argument("--writer", type=int, default=None, help="keep only this writer id's glyphs")
     p.add_argument("--limit", type=int, default=64, help="invert at most this many glyphs")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--steps", type=int, default=300, help="optimisation steps")
+    p.add_argument("--lr", type=float, default=0.1,
+                   help="peak learning rate (ramped up, then annealed)")
     p.add_argument("--no-noise", action="store_true", help="do not optimise noise maps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the latent noise")
     return p
 
 

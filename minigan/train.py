@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from . import ops
+from ._cli import HelpFormatter
 from .augment import augment, parse_policy
 from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -302,22 +303,13 @@ def model_config_from_args(args, num_classes: int, num_writers: int, charset: st
     return mc.replace(conditioning=conditioning, num_classes=classes, charset=charset)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows an option's default unless its help already says it or there is none to show."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "default" in text or action.default in (None, "", False):
-            return text
-        return super()._get_help_string(action)
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m minigan.train",
-        description="Train a handwriting GAN. With no arguments: a small content-conditioned "
+        description="Train a handwriting GAN. With no arguments: a small content-conditioned\n"
                     "StyleGAN2 on the built-in writers, a few minutes on a laptop CPU.",
-        formatter_class=_HelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--model", choices=["condgan", "stylegan", "stylegan2"], default=None,
                    help="model family (default: the preset's)")
     p.add_argument("--preset", default="sg2-16-small",

@@ -1,4 +1,4 @@
-"""Write any text in a person's handwriting: `python -m minigan.write --help`.
+"""Write any text in a person's handwriting.
 
     python -m minigan.write "Dear Ann,\\nsee you soon" --style mine.npz --out letter.png
 
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ._cli import HelpFormatter
 from .checkpoint import CheckpointError
 from .data import normalize_glyph
 from .images import save_atomic, to_uint8
@@ -176,7 +177,7 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m minigan.write", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("text", help="what to write; \\n starts a new line")
     p.add_argument("--style", default=None,
                    help="the person's glyphs (.npz from minigan.data extract, dataset, folder) "
@@ -198,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "0 fits the style code only")
     p.add_argument("--tune-lr", type=float, default=TUNE_LR,
                    help="Adam's rate for those tuning steps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the fitting and the per-glyph variation (the same seed writes the "
+                        "same page)")
     return p
 
 

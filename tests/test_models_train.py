@@ -13,7 +13,7 @@ import pytest
 import minigan as mg
 from minigan.checkpoint import load_checkpoint, save_checkpoint
 from minigan.models import ModelConfig, add_writer, build_models, preset
-from minigan.train import TrainConfig, Trainer, TrainingDiverged, build_parser, main
+from minigan.train import TrainConfig, Trainer, TrainingDiverged, main
 
 TINY = dict(z_dim=16, w_dim=16, mapping_layers=1,
             g_channels={4: 16, 8: 12, 16: 8, 32: 8}, d_channels={32: 8, 16: 8, 8: 12, 4: 16})
@@ -263,14 +263,3 @@ def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
                  "--out", str(tmp_path / "y")]) == 2
     assert "does not know" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
-
-def test_help_states_each_default_once():
-    """Every option is explained, and a default shows at most once (never as None)."""
-    parser = build_parser()
-    for action in parser._actions:
-        if action.dest == "help":
-            continue
-        assert action.help, f"{action.option_strings} has no help"
-        text = parser._get_formatter()._get_help_string(action) % vars(action)
-        assert text.count("(default") <= 1, text
-        assert "(default: None)" not in text, text

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .._cli import HelpFormatter
 from . import builtin_glyphs, load
 from .preview import contact_sheet, extraction_sheet
 from .readers import download_mnist
@@ -93,7 +94,7 @@ def main(argv=None) -> None:
         prog="python -m minigan.data",
         description="Get handwriting into minigan: printable sheets, scan extraction, dataset info and previews.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
