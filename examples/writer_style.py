@@ -33,7 +33,7 @@ from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
 from minigan.metrics import to_glyphs, writer_fidelity
 from minigan.models import build_models
-from minigan.style import TUNE_LR, draw, draw_writer, fit_style, fit_writer_row
+from minigan.style import TUNE_LR, draw, draw_writer, fit_style, fit_writer_row, tune_writer
 from minigan.write import write_text
 
 OMNIGLOT_LATIN = (420, 439)  # writer ids of Omniglot's Latin alphabet (alphabet 21 * 20 + drawer)
@@ -51,7 +51,8 @@ def style_method(G, cfg, args):
 
 def condgan_row_method(G, cfg, args):
     """fit_draw for a writer-conditioned CondGAN: a new writer row fitted to the glyphs, on a
-    fresh copy of G each time (so no fold sees another's row)."""
+    fresh copy of G each time (so no fold sees another's row), then optionally G tuned around
+    it (minigan.style.tune_writer)."""
     state = G.state_dict()
 
     def fit_draw(targets, train_chars, held_chars):
@@ -59,6 +60,9 @@ def condgan_row_method(G, cfg, args):
         g.load_state_dict(state)
         g.eval().requires_grad_(False)
         writer = fit_writer_row(g, cfg, targets, train_chars, steps=args.steps, lr=args.lr)
+        if args.tune_steps:
+            tune_writer(g, cfg, writer, targets, train_chars, steps=args.tune_steps,
+                        lr=args.tune_lr)
         return draw_writer(g, cfg, writer, held_chars)
     return fit_draw
 
@@ -157,7 +161,8 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=0.05,
                    help="fitting rate (style code, or a CondGAN's writer row)")
     p.add_argument("--tune-steps", type=int, default=0,
-                   help="then fine-tune the synthesis layers this many steps (minigan.style.tune)")
+                   help="then fine-tune the model around the fitted style this many steps "
+                        "(minigan.style.tune; for a CondGAN, minigan.style.tune_writer)")
     p.add_argument("--tune-lr", type=float, default=TUNE_LR)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")

@@ -278,6 +278,34 @@ def fit_writer_row(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, steps: i
     return writer
 
 
+def tune_writer(G, cfg: ModelConfig, writer: int, glyphs: np.ndarray, chars: str,
+                steps: int = 30, lr: float = TUNE_LR, log=None) -> None:
+    """Fine-tune the CondGAN G so that writer row `writer` draws `glyphs` (of `chars`) closer:
+    `tune`'s idea for a CondGAN, after `fit_writer_row`. Every layer moves except the two
+    embeddings: the class embedding picks the character, and the writer rows are the other
+    writers' hands (the new row was fitted already). Changes G in place, as fitting the row
+    does; pass a copy to keep the original."""
+    if cfg.model != "condgan" or not cfg.num_writers:
+        raise ValueError("tuning a writer row needs a CondGAN trained with --writers")
+    if len(chars) != len(glyphs):
+        raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
+    labels = char_labels(cfg, chars)
+    params = [p for n, p in G.named_parameters()
+              if not n.startswith(("class_embed.", "writer_embed."))]
+    saved = [p.requires_grad for p in params]
+    targets = Tensor(np.asarray(glyphs, dtype=np.float32))
+    z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
+    writers = np.full(len(labels), writer)
+    try:
+        for p in params:
+            p.requires_grad = True
+        _minimise_mse(params, lambda: G(z, labels, writers), targets, steps, lr, log, "tune")
+    finally:
+        for p, grad in zip(params, saved):
+            p.requires_grad = grad
+            p.grad = None
+
+
 @no_grad()
 def draw_writer(G, cfg: ModelConfig, writer: int, chars: str) -> np.ndarray:
     """Glyphs [len(chars), 1, res, res] in [-1, 1] of `chars` by CondGAN writer `writer`, at z = 0."""

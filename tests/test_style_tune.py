@@ -139,3 +139,32 @@ def test_fitted_style_keeps_its_writers_ink_level(model_dir, tmp_path):
     assert old.ink is None
     assert np.array_equal(draw(G, cfg, old, "ba"),
                           draw(G, cfg, Style(style.ws, style.w_spread, style.fitted_on), "ba"))
+
+
+def test_tuning_a_condgan_writer_moves_the_shared_layers_not_the_embeddings():
+    """After its row is fitted, tuning brings a writer the rows alone cannot reach (glyphs of
+    another generator) closer, and leaves both embeddings and every flag as they were."""
+    from minigan.models import ModelConfig, build_models
+    from minigan.style import draw_writer, fit_writer_row, tune_writer
+
+    cfg = ModelConfig(model="condgan", res=16, z_dim=16, w_dim=16, num_classes=3,
+                      num_writers=4, charset="abc", g_channels={4: 16, 8: 12, 16: 8},
+                      d_channels={16: 8, 8: 12, 4: 16})
+    G, _ = build_models(cfg, seed=3)
+    other, _ = build_models(cfg, seed=11)
+    G.eval().requires_grad_(False)
+    other.eval().requires_grad_(False)
+    targets = draw_writer(other, cfg, 1, "abcab")
+    writer = fit_writer_row(G, cfg, targets, "abcab", steps=100, lr=0.05)
+    fitted = _mse(draw_writer(G, cfg, writer, "abcab"), targets)
+    classes, rows = G.class_embed.weight.data.copy(), G.writer_embed.weight.data.copy()
+    conv = G.conv16b.weight.data.copy()
+    tune_writer(G, cfg, writer, targets, "abcab", steps=60, lr=1e-2)
+    tuned = _mse(draw_writer(G, cfg, writer, "abcab"), targets)
+    assert tuned < 0.2 * fitted
+    assert np.array_equal(G.class_embed.weight.data, classes)
+    assert np.array_equal(G.writer_embed.weight.data, rows)
+    assert not np.array_equal(G.conv16b.weight.data, conv)
+    assert not any(p.requires_grad or p.grad is not None for p in G.parameters())
+    with pytest.raises(ValueError, match="2 glyphs but 3 characters"):
+        tune_writer(G, cfg, writer, targets[:2], "abc")
