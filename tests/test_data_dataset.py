@@ -86,8 +86,21 @@ def test_concat_joins_and_checks():
     a, b = small_set(), small_set(6)
     both = GlyphDataset.concat([a, b])
     assert len(both) == 18 and both.charset == "ABCDE"
-    with pytest.raises(ValueError, match="charset or size"):
+    with pytest.raises(ValueError, match="images are"):
         GlyphDataset.concat([a, a.resized(16)])
+
+
+def test_concat_merges_charsets_and_keeps_every_glyph_its_character():
+    """Sets with different characters join into one charset (the first's order, then the new
+    ones); each glyph is still labelled with the character it was."""
+    a = small_set()                                                   # charset "ABCDE"
+    b = GlyphDataset(a.images[:4], np.array([0, 1, 2, 1]), "xBy", None, "b")
+    both = GlyphDataset.concat([a, b])
+    assert both.charset == "ABCDExy"
+    chars = [both.charset[i] for i in both.labels]
+    assert chars[:len(a)] == [a.charset[i] for i in a.labels]
+    assert chars[len(a):] == ["x", "B", "y", "B"]
+    assert both.writers is None
 
 
 def test_normalize_glyph_is_mnist_style():

@@ -37,3 +37,18 @@ def test_repeat_weights_a_part_without_inventing_writers():
     assert len(np.unique(ds.writers)) == 2 * len(np.unique(one.writers))
     with pytest.raises(ValueError, match="at least 1"):
         load_spec("builtin*0")
+
+
+def test_sets_with_different_characters_join(real_data):
+    """MNIST's digits and Chars74K's 62 characters join into one 62-character set in which
+    every glyph keeps its character and both sets' writers stay apart."""
+    real_data("mnist.npz")
+    real_data("chars74k_hnd.npz")
+    mnist, c74 = load_spec("mnist:test"), load_spec("chars74k")
+    ds = load_spec("mnist:test+chars74k")
+    assert ds.charset == mnist.charset + c74.charset[10:]
+    assert len(ds) == len(mnist) + len(c74)
+    joined = np.array(list(ds.charset))[ds.labels]
+    assert np.array_equal(joined[:len(mnist)], np.array(list(mnist.charset))[mnist.labels])
+    assert np.array_equal(joined[len(mnist):], np.array(list(c74.charset))[c74.labels])
+    assert len(np.unique(ds.writers)) == 1 + 55

@@ -130,19 +130,27 @@ class GlyphDataset:
 
     @staticmethod
     def concat(parts: list[GlyphDataset], source: str | None = None) -> GlyphDataset:
-        """Join datasets that share a charset and an image size."""
+        """Join datasets of one image size. Their charsets are merged: the first part's, then
+        each character of a later part that is new, in that part's order (`mnist+chars74k`
+        gives 0-9 then A-Z and a-z); every label is renumbered into the merged charset."""
         if not parts:
             raise ValueError("nothing to concatenate")
         first = parts[0]
         for p in parts[1:]:
-            if p.charset != first.charset or p.images.shape[1:] != first.images.shape[1:]:
-                raise ValueError(f"cannot join {p.source!r} to {first.source!r}: charset or size differ")
+            if p.images.shape[1:] != first.images.shape[1:]:
+                raise ValueError(f"cannot join {p.source!r} to {first.source!r}: images are "
+                                 f"{p.images.shape[1:]} and {first.images.shape[1:]}")
+        charset = first.charset + "".join(dict.fromkeys(
+            c for p in parts[1:] for c in p.charset if c not in first.charset))
+        index = {c: i for i, c in enumerate(charset)}
+        labels = [np.array([index[c] for c in p.charset], dtype=np.int64)[p.labels]
+                  for p in parts]
         has_writers = all(p.writers is not None for p in parts)
         keys = set.intersection(*(set(p.extra) for p in parts))
         return GlyphDataset(
             np.concatenate([p.images for p in parts]),
-            np.concatenate([p.labels for p in parts]),
-            first.charset,
+            np.concatenate(labels),
+            charset,
             np.concatenate([p.writers for p in parts]) if has_writers else None,
             source if source is not None else " + ".join(p.source for p in parts),
             {k: np.concatenate([p.extra[k] for p in parts]) for k in sorted(keys)},

@@ -4,7 +4,8 @@ A spec is parts joined by '+'; each part is `NAME_OR_PATH[:SPLIT][@FIRST-LAST][*
 @FIRST-LAST keeps only those writer ids (inclusive) and *REPEAT lists the part's glyphs that many
 times, so a small set is not drowned by a large one (`chars74k@0-44*8+builtin` is about half and
 half). Writer ids are renumbered so that every part's writers stay distinct people in the joined
-set.
+set, and the parts' characters are merged into one charset (`mnist+chars74k`: 0-9, then the
+letters), each glyph keeping its own.
 """
 from __future__ import annotations
 
