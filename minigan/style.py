@@ -248,6 +248,19 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
 
 # ----- CondGAN: a writer is a row of the writer embedding ----------------------------------
 
+def _writer_fit(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, what: str):
+    """(render, targets) for fitting the CondGAN G to one writer's glyphs: render(writer)
+    draws `chars` as that writer at z = 0, to be compared with the glyphs as targets."""
+    if cfg.model != "condgan" or not cfg.num_writers:
+        raise ValueError(f"{what} needs a CondGAN trained with --writers")
+    if len(chars) != len(glyphs):
+        raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
+    labels = char_labels(cfg, chars)
+    z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
+    return (lambda writer: G(z, labels, np.full(len(labels), writer)),
+            Tensor(np.asarray(glyphs, dtype=np.float32)))
+
+
 def fit_writer_row(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, steps: int = 200,
                    lr: float = 0.05, log=None) -> int:
     """Add one writer row to the writer-conditioned CondGAN G and fit it, by MSE, so that G
@@ -258,20 +271,12 @@ def fit_writer_row(G, cfg: ModelConfig, glyphs: np.ndarray, chars: str, steps: i
     set, which needs far more glyphs than a person gives. G gains the row (pass a copy to keep
     the original); everything else in G stays as it was.
     """
-    if cfg.model != "condgan" or not cfg.num_writers:
-        raise ValueError("fitting a writer row needs a CondGAN trained with --writers")
-    if len(chars) != len(glyphs):
-        raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
-    labels = char_labels(cfg, chars)
+    render, targets = _writer_fit(G, cfg, glyphs, chars, "fitting a writer row")
     writer = G.add_writer()
     row = G.writer_embed.weight
     row.requires_grad = True                   # only its new column gets a gradient
-    targets = Tensor(np.asarray(glyphs, dtype=np.float32))
-    z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
-    writers = np.full(len(labels), writer)
     try:
-        _minimise_mse([row], lambda: G(z, labels, writers), targets, steps, lr, log,
-                      "writer row")
+        _minimise_mse([row], lambda: render(writer), targets, steps, lr, log, "writer row")
     finally:
         row.requires_grad = False
         row.grad = None
@@ -285,21 +290,14 @@ def tune_writer(G, cfg: ModelConfig, writer: int, glyphs: np.ndarray, chars: str
     embeddings: the class embedding picks the character, and the writer rows are the other
     writers' hands (the new row was fitted already). Changes G in place, as fitting the row
     does; pass a copy to keep the original."""
-    if cfg.model != "condgan" or not cfg.num_writers:
-        raise ValueError("tuning a writer row needs a CondGAN trained with --writers")
-    if len(chars) != len(glyphs):
-        raise ValueError(f"{len(glyphs)} glyphs but {len(chars)} characters")
-    labels = char_labels(cfg, chars)
+    render, targets = _writer_fit(G, cfg, glyphs, chars, "tuning a writer row")
     params = [p for n, p in G.named_parameters()
               if not n.startswith(("class_embed.", "writer_embed."))]
     saved = [p.requires_grad for p in params]
-    targets = Tensor(np.asarray(glyphs, dtype=np.float32))
-    z = Tensor(np.zeros((len(labels), cfg.z_dim), dtype=np.float32))
-    writers = np.full(len(labels), writer)
     try:
         for p in params:
             p.requires_grad = True
-        _minimise_mse(params, lambda: G(z, labels, writers), targets, steps, lr, log, "tune")
+        _minimise_mse(params, lambda: render(writer), targets, steps, lr, log, "tune")
     finally:
         for p, grad in zip(params, saved):
             p.requires_grad = grad

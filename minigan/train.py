@@ -303,7 +303,6 @@ def model_config_from_args(args, num_classes: int, num_writers: int, charset: st
     return mc.replace(conditioning=conditioning, num_classes=classes, charset=charset)
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m minigan.train",

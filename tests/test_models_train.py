@@ -262,4 +262,3 @@ def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
     assert main(["--finetune", str(tmp_path / "cond.npz"), "--data", str(tmp_path / "odd.npz"),
                  "--out", str(tmp_path / "y")]) == 2
     assert "does not know" in capsys.readouterr().err and not (tmp_path / "y").exists()
-
