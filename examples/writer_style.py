@@ -33,7 +33,7 @@ from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
 from minigan.metrics import to_glyphs, writer_fidelity
 from minigan.models import build_models
-from minigan.style import TUNE_LR, draw, draw_writer, fit_style, fit_writer_row, tune_writer
+from minigan.style import PULL, TUNE_LR, draw, draw_writer, fit_style, fit_writer_row, tune_writer
 from minigan.write import write_text
 
 OMNIGLOT_LATIN = (420, 439)  # writer ids of Omniglot's Latin alphabet (alphabet 21 * 20 + drawer)
@@ -44,7 +44,8 @@ def style_method(G, cfg, args):
     the glyphs, optionally with the synthesis layers tuned around it."""
     def fit_draw(targets, train_chars, held_chars):
         style = fit_style(G, cfg, targets, train_chars, space=args.space, steps=args.steps,
-                          lr=args.lr, tune_steps=args.tune_steps, tune_lr=args.tune_lr, seed=args.seed)
+                          lr=args.lr, tune_steps=args.tune_steps, tune_lr=args.tune_lr,
+                          pull=args.pull, seed=args.seed)
         return draw(G, cfg, style, held_chars)
     return fit_draw
 
@@ -123,7 +124,7 @@ def measure(args) -> dict:
                    "method": method.__name__, "space": args.space,
                    "folds": args.folds, "only_folds": args.only_folds,
                    "steps": args.steps, "lr": args.lr,
-                   "tune_steps": args.tune_steps, "tune_lr": args.tune_lr,
+                   "tune_steps": args.tune_steps, "tune_lr": args.tune_lr, "pull": args.pull,
                    "seconds": round(time.perf_counter() - start, 1), "ckpt": str(args.ckpt)})
     return report
 
@@ -135,7 +136,7 @@ def picture(args) -> None:
     chars = "".join(ds.charset[label] for label in own.labels)
     style = fit_style(G, cfg, own.as_float(cfg.res) * 2.0 - 1.0, chars, space=args.space,
                       steps=args.steps, lr=args.lr, tune_steps=args.tune_steps,
-                      tune_lr=args.tune_lr, seed=args.seed)
+                      tune_lr=args.tune_lr, pull=args.pull, seed=args.seed)
     page, _, _, _ = write_text(G, cfg, style, args.text, x_height=28, width=900, seed=args.seed)
     real = image_grid(own.images, cols=31, scale=1, pad=2)
     canvas = Image.new("L", (max(real.width, page.shape[1]), real.height + page.shape[0] + 10), 255)
@@ -164,6 +165,9 @@ def main(argv=None) -> int:
                    help="then fine-tune the model around the fitted style this many steps "
                         "(minigan.style.tune; for a CondGAN, minigan.style.tune_writer)")
     p.add_argument("--tune-lr", type=float, default=TUNE_LR)
+    p.add_argument("--pull", type=float, default=PULL,
+                   help="how far to draw a fitted code back towards the average hand "
+                        "(minigan.style.PULL)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")
     p.add_argument("--picture", default=None, help="write --text in --writer's style instead")

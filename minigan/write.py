@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,9 @@ from ._cli import HelpFormatter
 from .checkpoint import CheckpointError
 from .data import normalize_glyph
 from .images import save_atomic, to_uint8
-from .style import (TUNE_LR, Style, char_labels, check_style_model, draw, fit_style,
-                    random_style)
+from .invert import w_statistics
+from .style import (PULL, TUNE_LR, Style, char_labels, check_pull, check_style_model, draw,
+                    fit_style, random_style)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "writer_default.npz"
 
@@ -134,21 +135,31 @@ def layout(glyphs: np.ndarray, text: str, x_height: int = 24, width: int = 1200,
 
 
 def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print,
-               tune_steps: int = 0, tune_lr: float = TUNE_LR) -> Style:
-    """A Style from a saved style .npz, from a person's glyphs (fitted now), or at random."""
+               tune_steps: int = 0, tune_lr: float = TUNE_LR, pull: float | None = None) -> Style:
+    """A Style from a saved style .npz, from a person's glyphs (fitted now), or at random.
+
+    `pull` (see minigan.style.PULL) replaces a saved style's own; None keeps it, and a style
+    fitted now then gets the default."""
+    if pull is not None:
+        check_pull(pull)
     if source is None:
         return random_style(G, cfg, seed=seed)
     path = Path(source)
     if path.suffix == ".npz" and path.is_file():
         with np.load(path, allow_pickle=False) as z:
-            if "ws" in z.files:
-                return Style.load(path)
+            saved = "ws" in z.files
+        if saved:
+            style = Style.load(path)
+            if pull is None:
+                return style
+            w_avg = style.w_avg if style.w_avg is not None else w_statistics(G, cfg)[0]
+            return replace(style, w_avg=w_avg.astype(np.float32), pull=pull)
     from .invert import load_targets
 
     targets, labels, chars = load_targets(source, cfg, limit=None)
     log(f"fitting a style to {len(chars)} glyphs of {len(set(chars))} characters ...")
     return fit_style(G, cfg, targets, chars, steps=steps, tune_steps=tune_steps,
-                     tune_lr=tune_lr, seed=seed)
+                     tune_lr=tune_lr, pull=PULL if pull is None else pull, seed=seed)
 
 
 def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
@@ -199,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "0 fits the style code only")
     p.add_argument("--tune-lr", type=float, default=TUNE_LR,
                    help="Adam's rate for those tuning steps")
+    p.add_argument("--pull", type=float, default=None,
+                   help=f"how far to draw a fitted style back towards the model's average "
+                        f"hand, from 0 (as fitted) to 1; more legible unseen characters, the "
+                        f"same writer identification (see the README) (default: {PULL} for a "
+                        f"style fitted now, a saved style's own)")
     p.add_argument("--seed", type=int, default=0,
                    help="seeds the fitting and the per-glyph variation (the same seed writes the "
                         "same page)")
@@ -218,7 +234,7 @@ def main(argv=None) -> int:
         check_style_model(cfg)
         char_labels(cfg, "".join(c for c in text if not c.isspace()))
         style = load_style(args.style, G, cfg, args.steps, args.seed,
-                           tune_steps=args.tune_steps, tune_lr=args.tune_lr)
+                           tune_steps=args.tune_steps, tune_lr=args.tune_lr, pull=args.pull)
         if args.save_style:
             style.save(args.save_style)
         page, _, glyphs, chars = write_text(G, cfg, style, text, args.x_height, args.width,
