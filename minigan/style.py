@@ -38,6 +38,9 @@ class Style:
         check_pull(self.pull)
         if self.pull and self.w_avg is None:
             raise ValueError("a style with a pull needs the model's average w (w_avg)")
+        if self.w_avg is not None and np.shape(self.w_avg) != np.shape(self.ws)[-1:]:
+            raise ValueError(f"the style's average w is {np.shape(self.w_avg)}, but its code "
+                             f"is {np.shape(self.ws)}: the file is damaged")
 
     def drawn_ws(self) -> np.ndarray:
         """[1, num_ws, w_dim]: the code `draw` uses, `pull` of the way from the fitted code

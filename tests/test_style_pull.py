@@ -56,8 +56,14 @@ def test_a_pull_outside_0_to_1_is_refused(model_dir, pull):
     with pytest.raises(ValueError, match="pull must be"):
         Style(ws=np.zeros((1, cfg.num_ws, cfg.w_dim), np.float32), w_spread=1.0,
               w_avg=np.zeros(cfg.w_dim, np.float32), pull=pull)
+
+
+def test_a_pull_without_a_fitting_average_w_is_refused():
+    ws = np.zeros((1, 4, 8), np.float32)
     with pytest.raises(ValueError, match="average w"):
-        Style(ws=np.zeros((1, cfg.num_ws, cfg.w_dim), np.float32), w_spread=1.0, pull=0.2)
+        Style(ws=ws, w_spread=1.0, pull=0.2)
+    with pytest.raises(ValueError, match="damaged"):
+        Style(ws=ws, w_spread=1.0, w_avg=np.zeros(9, np.float32), pull=0.2)
 
 
 @pytest.mark.filterwarnings("ignore:.*dark ink on light paper")  # an untrained model draws anything
