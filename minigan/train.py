@@ -26,7 +26,7 @@ from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_spec as load_dataset
 from .images import image_grid, save_atomic, save_gif
-from .models import PRESETS, ModelConfig, add_writer, build_models, preset
+from .models import PRESETS, ModelConfig, add_writer, build_models, preset, preset_name
 from .optim import Adam, ema_update
 
 
@@ -59,7 +59,7 @@ class TrainConfig:
 
 # The small preset learns far faster at a high rate (digits legible after ~19 kimg at 0.01,
 # still blobs at 0.0025); the larger presets keep StyleGAN2's usual 0.0025.
-PRESET_LR = {"sg2-16-small": 0.01, "sg2-32-small": 0.01, "sg-16-mnist": 0.01}
+PRESET_LR = {"sg2-16-small": 0.01, "sg2-32-small": 0.01, "sg-16-small": 0.01}
 
 
 FINETUNE_AUGMENT = "translation,cutout,scale"   # a person's few dozen glyphs need it
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --resume, a larger value extends the run)")
     p.add_argument("--tick-kimg", type=float, default=2.0, help="grid, log and checkpoint interval")
     p.add_argument("--lr", type=float, default=None,
-                   help="Adam learning rate (default: 0.01 for sg2-16-small, else 0.0025)")
+                   help="Adam learning rate (default: 0.01 for the -small presets, else 0.0025)")
     p.add_argument("--r1-gamma", type=float, default=0.2,
                    help="weight of the R1 penalty on D's gradient at real images (0: off)")
     p.add_argument("--r1-interval", type=int, default=16,
@@ -422,7 +422,7 @@ def run(args) -> int:
         tc = TrainConfig(data=args.data, batch=args.batch,
                          kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
                          tick_kimg=args.tick_kimg,
-                         lr=args.lr if args.lr is not None else PRESET_LR.get(args.preset, 0.0025),
+                         lr=args.lr if args.lr is not None else PRESET_LR.get(preset_name(args.preset), 0.0025),
                          r1_gamma=args.r1_gamma,
                          r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
                          device=args.device, chars=args.chars, metrics=args.metrics,
@@ -496,8 +496,21 @@ def run(args) -> int:
     if stop["now"]:
         _log(f"stopped at step {trainer.step_index}; resume with --resume --out {out}")
         return 130
-    _log(f"done: {out / 'samples.png'}, {out / 'progress.gif'}, {ckpt_path}")
+    _log(next_steps(out))
     return 0
+
+
+def next_steps(out: Path) -> str:
+    """The closing message: where the run's pictures are, and what to try next."""
+    python = Path(sys.executable)
+    if python.is_relative_to(Path.cwd()):
+        python = python.relative_to(Path.cwd())          # as the user typed it: .venv/bin/python
+    return (f"done. Pictures: {out / 'samples.png'} (the last sample grid) and "
+            f"{out / 'progress.gif'} (one frame per tick); checkpoint {out / 'checkpoint.npz'}.\n"
+            f"Next:\n"
+            f"  {python} -m minigan.generate --ckpt {out} --out more.png   # more glyphs from this run\n"
+            f"  {python} -m minigan.write \"Hello world\" --out hello.png   # a line in the shipped hand\n"
+            f"Your own hand: README.md, \"Use your own handwriting\".")
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """CondGAN, StyleGAN and StyleGAN2: generator + discriminator pairs built from a ModelConfig."""
 from . import condgan, stylegan, stylegan2
-from .config import MODELS, PRESETS, ModelConfig, preset
+from .config import ALIASES, MODELS, PRESETS, ModelConfig, preset, preset_name
 from .condgan import add_embedding_row
 from .stylegan2 import Discriminator
 
@@ -20,5 +20,5 @@ def add_writer(generator, discriminator) -> int:
     return index
 
 
-__all__ = ["ModelConfig", "PRESETS", "MODELS", "preset", "build_models", "add_writer",
-           "Discriminator"]
+__all__ = ["ModelConfig", "PRESETS", "ALIASES", "MODELS", "preset", "preset_name", "build_models",
+           "add_writer", "Discriminator"]

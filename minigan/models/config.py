@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from ..errors import UserError
+
 MODELS = ("condgan", "stylegan", "stylegan2")
 CONDITIONING = ("none", "embed", "content")
 
@@ -85,7 +87,9 @@ PRESETS: dict[str, ModelConfig] = {
     "sg2-32-small": ModelConfig(model="stylegan2", res=32, z_dim=128, w_dim=128, mapping_layers=4,
                                 g_channels={4: 128, 8: 96, 16: 64, 32: 32},
                                 d_channels={32: 32, 16: 64, 8: 96, 4: 128}),
-    "sg-16-mnist": ModelConfig(model="stylegan", res=16, z_dim=64, w_dim=64, mapping_layers=2,
+    # A small StyleGAN (AdaIN) at 16x16, the size of sg2-16-small; unconditioned unless
+    # --conditioning says otherwise.
+    "sg-16-small": ModelConfig(model="stylegan", res=16, z_dim=64, w_dim=64, mapping_layers=2,
                                conditioning="none", g_channels={4: 96, 8: 64, 16: 32},
                                d_channels={16: 32, 8: 64, 4: 96}),
     # The benchmark presets (issue: training step benchmark).
@@ -100,13 +104,28 @@ PRESETS: dict[str, ModelConfig] = {
     "sg-16": ModelConfig(model="stylegan", res=16, z_dim=128, w_dim=128, mapping_layers=4,
                          g_channels={4: 128, 8: 128, 16: 64},
                          d_channels={16: 64, 8: 128, 4: 128}),
+    # The conditional GAN (class and, with --writers, writer one-hots) at each resolution; the
+    # 16x16 one is the 32x32 one without its last block.
+    "condgan-16": ModelConfig(model="condgan", res=16, z_dim=64, w_dim=64, conditioning="none",
+                              g_channels={4: 256, 8: 128, 16: 64},
+                              d_channels={16: 64, 8: 128, 4: 256}),
     "condgan-32": ModelConfig(model="condgan", res=32, z_dim=64, w_dim=64, conditioning="none",
                               g_channels={4: 256, 8: 128, 16: 64, 32: 32},
                               d_channels={32: 32, 16: 64, 8: 128, 4: 256}),
 }
 
+# Former preset names, still accepted on the command line. Checkpoints store the whole
+# configuration and never a preset name, so a renamed preset changes no saved run.
+ALIASES: dict[str, str] = {"sg-16-mnist": "sg-16-small"}
+
+
+def preset_name(name: str) -> str:
+    """The current name of a preset given by its current or former name."""
+    return ALIASES.get(name, name)
+
 
 def preset(name: str) -> ModelConfig:
+    name = preset_name(name)
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+        raise UserError(f"--preset: unknown preset {name!r}; choose from {sorted(PRESETS)}")
     return replace(PRESETS[name])
