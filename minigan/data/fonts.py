@@ -49,7 +49,7 @@ RENDER_VERSION = 1  # bump when rendering changes, so cached fonts are rendered 
 
 # Median over the 268 typefaces of their glyphs' pen width after fitting the 20 px box,
 # measured as the base hands' weight is (see `_font_weight`).
-FONT_MEDIAN_STROKE = 1.75
+FONT_MEDIAN_STROKE = 1.55
 
 # Lower-case letters of an all-capitals font (small capitals, unicase) neither rise above nor
 # fall below the others. Measured over the 268 typefaces, the ascenders' height over the
@@ -268,11 +268,13 @@ def _file_digest(path: Path) -> str:
 
 def render_cached(path, hand: Hand = Hand(), cache: bool = True) -> dict:
     """render_font, read from or written to the cache (keyed by the file's content, the hand
-    and RENDER_VERSION)."""
+    and the rendering settings)."""
     path = Path(path)
     if not cache:
         return render_font(path, hand)
-    target = cache_dir() / f"{path.stem}-{_file_digest(path)}-v{RENDER_VERSION}-{hand.key()}.npz"
+    settings = repr((RENDER_VERSION, RENDER_PX, REAL_STROKE, FONT_MEDIAN_STROKE, HAND_RANGES["weight"]))
+    version = hashlib.sha1(settings.encode()).hexdigest()[:8]
+    target = cache_dir() / f"{path.stem}-{_file_digest(path)}-{version}-{hand.key()}.npz"
     if target.is_file():
         try:
             with np.load(target, allow_pickle=False) as z:
