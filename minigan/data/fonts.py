@@ -138,6 +138,21 @@ def _looks_like_box(coverage: np.ndarray) -> bool:
     return min(sides) > 0.9 and (inner.size == 0 or inner.mean() < 0.1)
 
 
+def glyphs_present(font: ImageFont.FreeTypeFont, chars: str) -> dict:
+    """{char: raster(font, char)} for the characters of `chars` the font really draws: not
+    its .notdef glyph, not an empty glyph, not a drawn box."""
+    notdef = raster(font, "\uffff")  # a noncharacter: no font maps it, so this is the .notdef
+    present = {}
+    for ch in chars:
+        r = raster(font, ch)
+        if r is None or _looks_like_box(r[0]):
+            continue
+        if notdef is not None and r[0].shape == notdef[0].shape and np.array_equal(r[0], notdef[0]):
+            continue
+        present[ch] = r
+    return present
+
+
 def _slanted(coverage: np.ndarray, baseline: int, hand: Hand):
     """The coverage sheared by hand.slant about the baseline and scaled by hand.width across."""
     if hand.slant == 0 and hand.width == 1:
@@ -196,16 +211,9 @@ def render_font(path, hand: Hand = Hand(), chars: str = FONT_CHARSET) -> dict:
     `own_weight` (the typeface's own pen in a 20 px box, median over letters and digits), and
     `ascent` and `descent` of its lower case (`lower_case_extent`, for `is_all_caps`).
     """
-    font = open_font(path)
-    notdef = raster(font, "\uffff")  # a noncharacter: no font maps it, so this is the .notdef
     pad = RENDER_PX // 8  # room for the heaviest pen
     drawn, extents = {}, {}
-    for ch in chars:
-        r = raster(font, ch)
-        if r is None or _looks_like_box(r[0]):
-            continue
-        if notdef is not None and r[0].shape == notdef[0].shape and np.array_equal(r[0], notdef[0]):
-            continue
+    for ch, r in glyphs_present(open_font(path), chars).items():
         top, bottom, _, _ = _ink_extent(r[0])
         extents[ch] = (r[1] - top, bottom - r[1])
         cov, baseline = _slanted(*r, hand)
