@@ -37,7 +37,7 @@ class Hand:
 
     slant: float = 0.0  # extra shear, radians; positive leans right
     width: float = 1.0  # horizontal scale before normalisation
-    weight: float | None = None  # pen width in output pixels; None keeps the typeface's own
+    weight: float | None = None  # pen in output pixels; None: the typeface's own, brought near the real pen
 
     def key(self) -> str:
         """A short stable name for cache files."""
