@@ -200,6 +200,9 @@ def test_fonts_spec_hands_and_cache():
     spec = load_spec(f"fonts@{lo}-{lo + 1}*3+chars74k@0-1%25")
     assert spec.num_writers == 6 + 2
     assert list(spec.meta["parts"]) == [f"fonts@{lo}-{lo + 1}*3", "chars74k@0-1%25"]
+    sampler, rng = MixedBatches(spec, 32), np.random.default_rng(0)
+    for _ in range(50):
+        assert (spec.extra["part"][sampler(rng)] == 1).sum() == 8  # real glyphs in every batch
     with pytest.raises(UserError, match="pick a range"):
         load_fonts(5, 100000)
 
