@@ -185,7 +185,8 @@ def main(argv=None) -> int:
             hand, generate = prepare(chars, args.style, ckpt=args.ckpt,
                                      generated_only=args.generated_only, steps=args.steps,
                                      tune_steps=args.tune_steps, tune_lr=args.tune_lr,
-                                     pull=args.pull, variation=args.variation, seed=args.seed)
+                                     pull=args.pull, variation=args.variation, seed=args.seed,
+                                     what="font")
         except UserError as e:
             if not args.skip_missing or "cannot" not in str(e):
                 raise

@@ -37,7 +37,7 @@ _SADDLE = {5: ([(_T, _L), (_R, _B)], [(_T, _R), (_B, _L)]),
 
 UPSAMPLE = 4          # the glyph is traced at this many times its size
 SIMPLIFY = 0.35       # largest distance (original pixels) a simplified outline may stray
-MIN_AREA = 0.6        # outlines enclosing less than this (square pixels) are specks: dropped
+MIN_AREA = 1.5       # outlines enclosing less than this (square pixels) are specks: dropped
 
 
 def contours(image: np.ndarray, level: float) -> list[np.ndarray]:

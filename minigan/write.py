@@ -590,20 +590,22 @@ def load_model(ckpt):
     return G, cfg
 
 
-def cannot_write(missing: str, hand: Hand | None, charset: str, source) -> UserError:
+def cannot_write(missing: str, hand: Hand | None, charset: str, source,
+                 what: str = "text") -> UserError:
     if hand is None:
-        return UserError(f"text: the model cannot draw {missing!r}; it knows {charset!r}")
-    return UserError(f"text: cannot write {missing!r}: {source} has no glyphs of them and the "
+        return UserError(f"{what}: the model cannot draw {missing!r}; it knows {charset!r}")
+    return UserError(f"{what}: cannot write {missing!r}: {source} has no glyphs of them and the "
                      f"model cannot draw them (it knows {charset!r}); write them on a sheet "
                      f"and extract it again, or leave them out")
 
 
 def prepare(text: str, style_source, *, ckpt=None, generated_only=False, save_style=None,
             steps=50, tune_steps=30, tune_lr=TUNE_LR, pull=None, variation=0.15, seed=0,
-            log=print):
+            log=print, what="text"):
     """(hand, generate) for writing `text`: the person's glyphs (None with generated_only),
     and a function drawing the other characters, or None when there are none. The model is
-    loaded and a style fitted only when some character needs them (or save_style asks)."""
+    loaded and a style fitted only when some character needs them (or save_style asks).
+    `what` names the request in errors ("text" for write's argument)."""
     hand = None if generated_only else load_hand(style_source, log)
     chars = {c for c in text if not c.isspace()}
     if not chars:
@@ -615,7 +617,7 @@ def prepare(text: str, style_source, *, ckpt=None, generated_only=False, save_st
     G, cfg = load_model(ckpt)
     missing = unwritable("".join(needed), None, cfg.charset)
     if missing:
-        raise cannot_write(missing, hand, cfg.charset, style_source)
+        raise cannot_write(missing, hand, cfg.charset, style_source, what)
     style = load_style(style_source, G, cfg, steps, seed, log=log, tune_steps=tune_steps,
                        tune_lr=tune_lr, pull=pull, hand=hand)
     if save_style:
