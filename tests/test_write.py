@@ -256,3 +256,30 @@ def test_clear_errors_and_nothing_written(hand_file, model_dir, tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
     with pytest.raises(SystemExit):
         main(["bad", "--out", str(tmp_path / "d.png"), "--dpi", "5"])
+
+
+def test_a_chars74k_writers_sheet_writes_in_their_own_glyphs(real_data, tmp_path):
+    """A real person's letters (Chars74K writer 45) on a sheet, extracted, then written:
+    each letter on the page correlates with one of their own glyphs at 0.75 or more."""
+    from handsheet import make_hand
+
+    from minigan.data import load, normalize_glyph
+    from minigan.page import render_png
+    from minigan.write import arrange, compose, load_hand, placements
+
+    with np.load(real_data("chars74k_hnd.npz")) as z:
+        glyphs64 = (z["images64"], z["labels"], z["writers"])
+    hand_file, _ = make_hand("DeartnhowyuA" + ",.?'", tmp_path, glyphs64=glyphs64, writer=45)
+    hand = load_hand(str(hand_file))
+    text = "Dear Ann, how are you? Don't worry."
+    written = compose(text, hand, seed=2)
+    pieces, lines = arrange(written, text, line_width=40.0, seed=2)
+    page = np.asarray(render_png(pieces, lines, x_height=32, width=1400))
+    ds = load(str(hand_file))
+    chars = ds.chars()
+    scores = []
+    for p, w in zip(placements(pieces, 32, written), written):
+        crop = 255 - page[p.top:p.top + p.height, p.left:p.left + p.width].astype(np.float32)
+        theirs = [ds.images[i] for i, c in enumerate(chars) if c == w.char]
+        scores.append(max(_correlation(normalize_glyph(crop), t) for t in theirs))
+    assert all(w.own for w in written) and min(scores) >= 0.75, sorted(scores)[:5]
