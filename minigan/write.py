@@ -36,7 +36,7 @@ from PIL import Image
 from . import page as pages
 from ._cli import HelpFormatter
 from .checkpoint import CheckpointError
-from .data import despeckle, normalize_glyph, thicken, thin
+from .data import despeckle, normalize_glyph
 from .errors import UserError
 from .images import to_uint8
 from .invert import w_statistics
@@ -150,16 +150,15 @@ def stroke_width(crop: np.ndarray) -> float:
 
 
 def match_stroke(crop: np.ndarray, target: float) -> np.ndarray:
-    """The crop with its strokes grown or shrunk by a pixel when they are half as thick again,
-    or two-thirds as thin, as `target` (pixels); otherwise unchanged."""
-    ratio = stroke_width(crop) / max(target, 1e-6)
-    if ratio > 1.5:
-        out = thin(crop)
-    elif ratio < 0.67:
-        out = thicken(np.pad(crop, 1))
-    else:
+    """The crop with its strokes brought towards `target` pixels wide, when they are a
+    quarter or more off: its grey levels are bent (a power curve) so that the edge drawn at
+    half ink moves out or in, by at most about a third of a pixel a side. Gentler than
+    growing or eroding by whole pixels, which would change a 28-pixel glyph's shape."""
+    width = stroke_width(crop)
+    if abs(width / max(target, 1e-6) - 1.0) < 0.25:
         return crop
-    return ink_crop(out) if out.max() > 0 else crop
+    level = float(np.clip(0.5 - (target - width) / 2, 0.2, 0.8))  # the new half-ink edge
+    return (crop ** (np.log(0.5) / np.log(level))).astype(np.float32)
 
 
 def _bilinear(a: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -176,26 +175,37 @@ def _bilinear(a: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
 def perturb(crop: np.ndarray, rng: np.random.Generator, amount: float = 1.0) -> np.ndarray:
     """A natural variant of a written glyph: turned, slanted and stretched by a few percent
     and bent by a smooth displacement of a fraction of a pixel, as the same hand writes the
-    same letter twice. Small enough that it stays recognisably that glyph."""
+    same letter twice, then brought back to the glyph's own width and height. Small enough
+    that it stays recognisably that glyph."""
     a = np.pad(crop, 3)
     h, w = a.shape
-    angle = np.deg2rad(rng.normal(0, 2.0 * amount))
-    shear = rng.normal(0, 0.04 * amount)
-    sx, sy = np.exp(rng.normal(0, 0.03 * amount, 2))
+    angle = np.deg2rad(rng.normal(0, 1.5 * amount))
+    shear = rng.normal(0, 0.03 * amount)
+    sx, sy = np.exp(rng.normal(0, 0.025 * amount, 2))
     c, s = np.cos(angle), np.sin(angle)
     forward = np.array([[c, -s], [s, c]]) @ np.array([[sx, shear], [0, sy]])   # (x, y)
     inverse = np.linalg.inv(forward)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     cy, cx = (h - 1) / 2, (w - 1) / 2
     # A smooth displacement: random offsets on a 3 x 3 grid, interpolated over the glyph.
-    grid = rng.normal(0, 0.2 * amount, (2, 3, 3))
+    grid = rng.normal(0, 0.15 * amount, (2, 3, 3))
     gy, gx = yy / max(h - 1, 1) * 2, xx / max(w - 1, 1) * 2
     dy, dx = (_bilinear(grid[i], gy, gx) for i in range(2))
     u, v = xx - cx, yy - cy
     src_x = inverse[0, 0] * u + inverse[0, 1] * v + cx + dx
     src_y = inverse[1, 0] * u + inverse[1, 1] * v + cy + dy
-    out = ink_crop(_bilinear(a, src_y, src_x).astype(np.float32))
-    return crop if out is None else out
+    out = _bilinear(a, src_y, src_x)
+    # Resampling between pixels softens a thin stroke; restore the glyph's ink level.
+    strong, level = out[out > 0.3], np.percentile(a[a > 0.3], 90) if (a > 0.3).any() else 1.0
+    if strong.size:
+        out = np.clip(out * level / np.percentile(strong, 90), 0.0, 1.0)
+    out = ink_crop(out.astype(np.float32))
+    if out is None:
+        return crop
+    # Keep the written glyph's size and proportions: only its inside moves.
+    h0, w0 = crop.shape
+    resized = Image.fromarray(out).resize((w0, h0), Image.BILINEAR)
+    return np.clip(np.asarray(resized, np.float32), 0.0, 1.0)
 
 
 # ----- the person's hand --------------------------------------------------------------------

@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 
 from minigan.data import CHARSET_62, builtin_glyphs, extract_sheets, make_template
 from minigan.data.transforms import resize_to
+from minigan.write import box
 
 PUNCTUATION = ",.?!'-"
 
@@ -84,12 +85,19 @@ def make_sheet(chars: str, path, rows_per_char: int = 2, writer: int = 0, seed: 
         if ch in PUNCTUATION:
             ink = _mark(ch, cell, base, xh, stroke, seed=seed * 1000 + i)
         elif glyphs64 is not None:
+            # Chars74K glyphs are size-normalised: write each at its natural height instead.
             images, labels, writers = glyphs64
             idx = np.flatnonzero((labels == CHARSET_62.index(ch)) & (writers == writer))
-            g = int(cell * 0.7)
+            src = images[idx[k % len(idx)]] / 255.0
+            rows, cols_ = np.flatnonzero(src.max(1) > 0.1), np.flatnonzero(src.max(0) > 0.1)
+            src = src[rows[0]:rows[-1] + 1, cols_[0]:cols_[-1] + 1]
+            top, bottom, _ = box(ch)
+            gh = int(round((top - bottom) * xh))
+            gw = min(cell - 4, max(2, int(round(src.shape[1] * gh / src.shape[0]))))
             ink = np.zeros((cell, cell), np.float32)
-            ink[(cell - g) // 2:(cell - g) // 2 + g, (cell - g) // 2:(cell - g) // 2 + g] = \
-                np.clip(resize_to(images[idx[k % len(idx)]] / 255.0, g, g), 0, 1)
+            y_top = int(round(base - top * xh))
+            x_left = (cell - gw) // 2
+            ink[y_top:y_top + gh, x_left:x_left + gw] = np.clip(resize_to(src, gh, gw), 0, 1)
         else:
             pick = np.flatnonzero((ds.writers == writer) & (ds.labels == ds.charset.index(ch)))
             ink = np.roll(ds.images[pick[k % len(pick)]] / 255.0, shift, axis=0)
