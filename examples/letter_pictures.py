@@ -84,12 +84,12 @@ def main() -> None:
     letter = render_png(pieces, lines, x_height=26, width=26 * 36, ink=(20, 40, 120), ruled=True)
     sheet_img = Image.open(sheet).convert("L")
     w, h = sheet_img.size
-    sheet_img = sheet_img.crop((0, int(h * 0.17), w, int(h * 0.62)))
+    sheet_img = sheet_img.crop((int(w * 0.03), int(h * 0.03), int(w * 0.97), int(h * 0.55)))
     sheet_img = sheet_img.resize((int(sheet_img.width * letter.height / sheet_img.height), letter.height))
     both = Image.new("RGB", (sheet_img.width + letter.width + 20, letter.height), "white")
     both.paste(sheet_img.convert("RGB"), (0, 0))
     both.paste(letter.convert("RGB"), (sheet_img.width + 20, 0))
-    both.save(docs / "letter.png")
+    both.quantize(colors=32).save(docs / "letter.png", optimize=True)
 
     # A one-page letter: the fitting above, then composing and drawing each kind of page.
     long_text = "\n".join([LETTER] * 3)
@@ -110,10 +110,13 @@ def main() -> None:
     print(f"font: {time.perf_counter() - t:.1f} s")
     font = ImageFont.truetype(str(work / "mary.ttf"), 56, layout_engine=ImageFont.Layout.RAQM)
     line = "Hello, Ann! Sweet little bookkeeper - 2024?"
-    img = Image.new("L", (1500, 190), 255)
+    img = Image.new("L", (1340, 190), 255)
     d = ImageDraw.Draw(img)
     d.text((20, 10), line, font=font, fill=0)
     d.text((20, 100), line, font=font, fill=0, features=["-calt"])
+    label = ImageFont.load_default(size=18)
+    d.text((1230, 40), "calt on", font=label, fill=90)
+    d.text((1230, 130), "calt off", font=label, fill=90)
     img.save(docs / "font-line.png")
 
 
