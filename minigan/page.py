@@ -10,6 +10,7 @@ size. PDF needs the `export` extra (fpdf2).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,6 @@ def check_writable(path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"--out {path}: {parent} is a file, not a folder; choose another path")
-    import os
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"--out {path}: cannot write in {parent}; choose another folder")
 
