@@ -1,145 +1,465 @@
-"""Write any text in a person's handwriting.
+"""Write any text in a person's handwriting: a PNG, an SVG or a PDF page.
 
-    python -m minigan.write "Dear Ann,\\nsee you soon" --style mine.npz --out letter.png
+    python -m minigan.write "Dear Ann,\\nsee you soon." --style mine.npz --out letter.pdf
 
---style is either glyphs of the person (the .npz from `python -m minigan.data extract`, a
-dataset name, or a folder of images), which are fitted to one style code first, or a style
-already fitted and saved with --save-style. Without --style a random style is used.
+--style is either the person's glyphs (the .npz from `python -m minigan.data extract`, a
+dataset name, or a folder of images) or a style already fitted and saved with --save-style.
+Without --style a random style is used.
 
-Glyphs come out of the generator normalised (every character fills the same box), so the
-layout puts size back: each character is scaled to its class's height (x-height letters,
-ascenders, descenders, capitals and digits), sat on a common baseline, spaced, given a slight
-per-glyph variation so repeated letters differ, and wrapped into lines.
+Every character the person wrote is drawn from their own glyphs: cleaned, brought to their
+usual stroke and size, cycling through the versions they wrote (a character written once gets
+gently perturbed copies, so repeats never repeat pixel for pixel). Only the characters they
+never wrote come from the style model, fitted to their glyphs (--generated-only draws every
+character that way). A character neither they wrote nor the model draws is named in an error.
+
+The layout puts size back: glyphs are stored normalised, so each character is scaled to its
+own box (x-height letters, ascenders, descenders, capitals, digits, and punctuation at its own
+height: a comma hangs below the baseline, an apostrophe sits high, a hyphen at mid x-height).
+A sheet cut by `minigan.data extract` also shows where each glyph sat in its cell, and then
+the person's own baseline, x-height, capital height and glyph widths are used.
+
+--out's extension picks the output: .png (a picture at --dpi), .svg (every glyph a traced,
+smoothed vector outline) or .pdf (A4 or Letter pages with margins, plain or ruled, as many
+as the text needs; needs `pip install minigan[export]`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, replace
+import unicodedata
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from . import page as pages
 from ._cli import HelpFormatter
 from .checkpoint import CheckpointError
-from .data import normalize_glyph
-from .images import save_atomic, to_uint8
+from .data import despeckle, normalize_glyph
+from .errors import UserError
+from .images import to_uint8
 from .invert import w_statistics
+from .page import Piece
 from .style import (PULL, TUNE_LR, Style, char_labels, check_pull, check_style_model, draw,
                     fit_style, random_style)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "writer_default.npz"
 
 ASCENDERS, DESCENDERS = set("bdfhklt"), set("gjpqy")
+XHEIGHT_LETTERS = set("acemnorsuvwxz")
+LETTER_WIDEST = 3.0    # x-heights: a letter is sized by its height, never by its width
+
+# Punctuation and symbols: (top, bottom, widest) in x-heights above the baseline. A glyph is
+# scaled to fit inside its box (by its height unless that would make it wider than `widest`)
+# and centred in it vertically, so a written dot stays a dot and a hyphen a short dash.
+MARKS = {
+    ".": (0.2, 0.0, 0.2), ",": (0.22, -0.32, 0.22), ";": (1.0, -0.32, 0.25),
+    ":": (1.0, 0.0, 0.2), "!": (1.45, 0.0, 0.3), "?": (1.45, 0.0, 0.9),
+    "'": (1.5, 1.0, 0.2), '"': (1.5, 1.0, 0.45), "`": (1.5, 1.15, 0.25),
+    "-": (0.58, 0.42, 0.55), "_": (-0.12, -0.28, 0.9), "~": (0.65, 0.35, 0.8),
+    "(": (1.5, -0.4, 0.45), ")": (1.5, -0.4, 0.45), "[": (1.5, -0.4, 0.4),
+    "]": (1.5, -0.4, 0.4), "{": (1.5, -0.4, 0.5), "}": (1.5, -0.4, 0.5),
+    "/": (1.5, -0.2, 0.8), "\\": (1.5, -0.2, 0.8), "|": (1.55, -0.45, 0.2),
+    "+": (0.9, 0.1, 0.8), "=": (0.75, 0.25, 0.8), "<": (0.95, 0.05, 0.8),
+    ">": (0.95, 0.05, 0.8), "*": (1.45, 0.75, 0.6), "^": (1.45, 0.9, 0.6),
+    "#": (1.45, 0.0, 1.1), "$": (1.6, -0.15, 1.0), "%": (1.45, 0.0, 1.2),
+    "&": (1.45, 0.0, 1.1), "@": (1.2, -0.3, 1.6), "¡": (1.0, -0.45, 0.3),
+    "¿": (1.0, -0.45, 0.9),
+}
+GAP, SPACE = 0.14, 0.6   # between letters and between words, in x-heights
 
 
-def extent(char: str) -> tuple[float, float]:
-    """(top, bottom) of a character relative to the baseline, in x-heights."""
+@dataclass
+class Metrics:
+    """Heights of a hand in x-heights above the baseline (the descender is below it)."""
+    cap: float = 1.45
+    ascender: float = 1.55
+    descender: float = -0.5
+
+
+def box(char: str, metrics: Metrics | None = None) -> tuple[float, float, float]:
+    """(top, bottom, widest) of `char` in x-heights: the box its glyph is fitted into."""
+    m = metrics or Metrics()
+    if char in MARKS:
+        return MARKS[char]
+    special = {"ß": (m.ascender, 0.0), "æ": (1.0, 0.0), "ø": (1.05, -0.05),
+               "ð": (m.ascender - 0.1, 0.0), "þ": (m.ascender, m.descender),
+               "Ø": (m.cap + 0.05, -0.05), "Æ": (m.cap, 0.0), "Ð": (m.cap, 0.0),
+               "Þ": (m.cap, 0.0)}
+    if char in special:
+        return (*special[char], LETTER_WIDEST)
+    base = unicodedata.normalize("NFD", char)
+    if len(base) > 1 and base[0].isascii():
+        top, bottom, widest = box(base[0], m)
+        if "\u0327" in base:                      # cedilla: below the letter
+            return top, min(bottom, -0.3), widest
+        return (m.cap + 0.35 if base[0].isupper() else max(top, 1.0) + 0.4), bottom, widest
     if char.isdigit() or char.isupper():
-        return 1.45, 0.0
-    if char == "t":
-        return 1.3, 0.0
-    if char == "i":
-        return 1.35, 0.0
-    if char == "j":
-        return 1.35, -0.5
+        return m.cap, 0.0, LETTER_WIDEST
+    if char in ("t", "i", "j"):
+        top = 1.0 + (m.ascender - 1.0) * (0.55 if char == "t" else 0.64)
+        return top, (m.descender if char == "j" else 0.0), LETTER_WIDEST
     if char in ASCENDERS:
-        return 1.55, 0.0
+        return m.ascender, 0.0, LETTER_WIDEST
     if char in DESCENDERS:
-        return 1.0, -0.5
-    return 1.0, 0.0
+        return 1.0, m.descender, LETTER_WIDEST
+    if char.islower():
+        return 1.0, 0.0, LETTER_WIDEST
+    return m.cap, 0.0, 1.2
+
+
+def extent(char: str, metrics: Metrics | None = None) -> tuple[float, float]:
+    """(top, bottom) of a character relative to the baseline, in x-heights."""
+    return box(char, metrics)[:2]
+
+
+# ----- glyphs: cleaning, stroke, variants ---------------------------------------------------
+
+def ink_crop(image: np.ndarray, threshold: float = 0.05) -> np.ndarray | None:
+    """float32 [h, w] in [0, 1]: the image's ink (any range, ink bright) cropped to where it
+    shows, or None for an empty image."""
+    a = np.asarray(image, np.float32)
+    peak = float(a.max()) if a.size else 0.0
+    if peak <= 0:
+        return None
+    a = a / peak
+    ink = a > threshold
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def clean(glyph: np.ndarray) -> np.ndarray | None:
+    """A glyph as drawn on paper: specks removed, the grey haze of the background cut, the
+    ink stretched to full strength, cropped to the ink (float32 [h, w], or None if empty)."""
+    a = despeckle(np.asarray(glyph, np.float32), min_area=2, min_share=0.03)
+    peak = float(a.max())
+    if peak <= 0:
+        return None
+    a = a / peak
+    strong = a[a > 0.3]
+    level = float(np.percentile(strong, 90)) if strong.size else 1.0
+    return ink_crop(np.clip((a - 0.08) / max(level - 0.08, 0.2), 0.0, 1.0))
+
+
+def stroke_width(crop: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the ink's area over the length of its edge."""
+    ink = np.pad(crop >= 0.5, 1)
+    edge = (ink[1:, :] != ink[:-1, :]).sum() + (ink[:, 1:] != ink[:, :-1]).sum()
+    return 2.0 * ink.sum() / max(edge, 1)
+
+
+def match_stroke(crop: np.ndarray, target: float) -> np.ndarray:
+    """The crop with its strokes brought towards `target` pixels wide, when they are a
+    quarter or more off: its grey levels are bent (a power curve) so that the edge drawn at
+    half ink moves out or in, by at most about a third of a pixel a side. Gentler than
+    growing or eroding by whole pixels, which would change a 28-pixel glyph's shape."""
+    width = stroke_width(crop)
+    if abs(width / max(target, 1e-6) - 1.0) < 0.25:
+        return crop
+    level = float(np.clip(0.5 - (target - width) / 2, 0.2, 0.8))  # the new half-ink edge
+    return (crop ** (np.log(0.5) / np.log(level))).astype(np.float32)
+
+
+def _bilinear(a: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """a sampled at float coordinates (pixel centres at integers), zero outside."""
+    p = np.pad(a, 1)
+    y, x = np.clip(y + 1, 0, a.shape[0] + 0.999), np.clip(x + 1, 0, a.shape[1] + 0.999)
+    y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
+    y1, x1 = np.minimum(y0 + 1, p.shape[0] - 1), np.minimum(x0 + 1, p.shape[1] - 1)
+    fy, fx = y - y0, x - x0
+    return ((1 - fy) * ((1 - fx) * p[y0, x0] + fx * p[y0, x1])
+            + fy * ((1 - fx) * p[y1, x0] + fx * p[y1, x1]))
+
+
+def perturb(crop: np.ndarray, rng: np.random.Generator, amount: float = 1.0) -> np.ndarray:
+    """A natural variant of a written glyph: turned, slanted and stretched by a few percent
+    and bent by a smooth displacement of a fraction of a pixel, as the same hand writes the
+    same letter twice, then brought back to the glyph's own width and height. Small enough
+    that it stays recognisably that glyph."""
+    a = np.pad(crop, 3)
+    h, w = a.shape
+    angle = np.deg2rad(rng.normal(0, 1.5 * amount))
+    shear = rng.normal(0, 0.03 * amount)
+    sx, sy = np.exp(rng.normal(0, 0.025 * amount, 2))
+    c, s = np.cos(angle), np.sin(angle)
+    forward = np.array([[c, -s], [s, c]]) @ np.array([[sx, shear], [0, sy]])   # (x, y)
+    inverse = np.linalg.inv(forward)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    # A smooth displacement: random offsets on a 3 x 3 grid, interpolated over the glyph.
+    grid = rng.normal(0, 0.15 * amount, (2, 3, 3))
+    gy, gx = yy / max(h - 1, 1) * 2, xx / max(w - 1, 1) * 2
+    dy, dx = (_bilinear(grid[i], gy, gx) for i in range(2))
+    u, v = xx - cx, yy - cy
+    src_x = inverse[0, 0] * u + inverse[0, 1] * v + cx + dx
+    src_y = inverse[1, 0] * u + inverse[1, 1] * v + cy + dy
+    out = _bilinear(a, src_y, src_x)
+    # Resampling between pixels softens a thin stroke; restore the glyph's ink level.
+    strong, level = out[out > 0.3], np.percentile(a[a > 0.3], 90) if (a > 0.3).any() else 1.0
+    if strong.size:
+        out = np.clip(out * level / np.percentile(strong, 90), 0.0, 1.0)
+    out = ink_crop(out.astype(np.float32))
+    if out is None:
+        return crop
+    # Keep the written glyph's size and proportions: only its inside moves.
+    h0, w0 = crop.shape
+    resized = Image.fromarray(out).resize((w0, h0), Image.BILINEAR)
+    return np.clip(np.asarray(resized, np.float32), 0.0, 1.0)
+
+
+# ----- the person's hand --------------------------------------------------------------------
+
+@dataclass
+class Hand:
+    """A person's own glyphs, cleaned, and what their sheet shows of their writing."""
+    glyphs: dict                  # char -> list of float32 [h, w] crops, ink in [0, 1]
+    boxes: dict                   # char -> list of (top, bottom, widest) per glyph, or None
+    metrics: Metrics = field(default_factory=Metrics)
+    stroke: float | None = None   # median stroke width of their letters, in x-heights
+    dataset: object = None        # the GlyphDataset they came from (to fit a style to)
+    measured: bool = False        # whether the sheet showed where the glyphs sat
+
+
+def _median(values, default: float, low: float, high: float) -> float:
+    values = list(values)
+    return float(np.clip(np.median(values), low, high)) if values else default
+
+
+def measure(chars: str, bbox: np.ndarray):
+    """(Metrics, per-glyph (top, bottom, widest) boxes) from where glyphs sat in their cells:
+    bbox [N, 4] (x0, y0, x1, y1) as fractions of the cell, y down. The baseline is where the
+    letters that sit on it end (their median bottom), the x-height the median height of the
+    x-height letters. None when the sheet has too few of them to tell."""
+    bb = np.asarray(bbox, np.float64)
+    sitting = [i for i, c in enumerate(chars) if c.isalnum() and c not in DESCENDERS | {"Q", "j"}]
+    small = [i for i, c in enumerate(chars) if c in XHEIGHT_LETTERS]
+    tall = [i for i, c in enumerate(chars) if c.isupper() or c.isdigit()]
+    if len(sitting) < 2 or len(small) + len(tall) < 2:
+        return None
+    base = float(np.median(bb[sitting, 3]))
+    height = bb[:, 3] - bb[:, 1]
+    xh = (float(np.median(height[small])) if len(small) >= 2
+          else float(np.median(height[tall])) / Metrics.cap)
+    if xh <= 0:
+        return None
+    top, bottom = (base - bb[:, 1]) / xh, (base - bb[:, 3]) / xh
+    metrics = Metrics(
+        cap=_median(top[tall], Metrics.cap, 1.1, 2.5),
+        ascender=_median((top[i] for i, c in enumerate(chars) if c in "bdhkl"),
+                         Metrics.ascender, 1.1, 2.8),
+        descender=_median((bottom[i] for i, c in enumerate(chars) if c in "gpqy"),
+                          Metrics.descender, -1.5, -0.15))
+    return metrics, list(zip(top, bottom, (bb[:, 2] - bb[:, 0]) / xh))
+
+
+def load_hand(source: str | None, log=print) -> Hand | None:
+    """The person's own glyphs from --style, or None when it is a fitted style (or absent).
+    A source holding several writers is not one hand: None, with a note."""
+    if source is None:
+        return None
+    path = Path(source)
+    if path.suffix == ".npz" and path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            if "ws" in z.files:
+                return None
+    from .data import load_spec
+
+    ds = load_spec(source)
+    if ds.writers is not None and len(np.unique(ds.writers)) > 1:
+        log(f"note: {source} holds {len(np.unique(ds.writers))} writers, not one person's "
+            f"glyphs; every character is drawn by the style model")
+        return None
+    chars = ds.chars()
+    measured = measure(chars, ds.extra["bbox"]) if "bbox" in ds.extra else None
+    metrics, boxes = measured if measured else (Metrics(), [None] * len(chars))
+    glyphs, glyph_boxes, strokes = {}, {}, []
+    for image, char, b in zip(ds.images, chars, boxes):
+        crop = clean(image)
+        if crop is None:
+            continue
+        glyphs.setdefault(char, []).append(crop)
+        glyph_boxes.setdefault(char, []).append(b)
+        if char.isalnum():
+            top, bottom, widest = b if b is not None else box(char, metrics)
+            strokes.append(stroke_width(crop) * _scale(crop, top - bottom, widest))
+    if not glyphs:
+        raise UserError(f"--style {source}: every glyph in it is empty; check the extraction "
+                        f"preview")
+    return Hand(glyphs, glyph_boxes, metrics, float(np.median(strokes)) if strokes else None,
+                ds, measured is not None)
+
+
+def _scale(crop: np.ndarray, height: float, widest: float) -> float:
+    """x-heights per pixel that fit the crop into a box `height` tall and `widest` wide."""
+    h, w = crop.shape
+    return min(max(height, 0.02) / h, widest / w)
+
+
+# ----- choosing every glyph of a text -------------------------------------------------------
+
+@dataclass
+class Written:
+    """One non-space character of the text, ready to place."""
+    char: str
+    image: np.ndarray                # float32 [h, w] crop, ink in [0, 1]
+    box: tuple                       # (top, bottom, widest) in x-heights
+    own: bool                        # from the person's glyphs (else from the style model)
+    version: int = -1                # which of their glyphs of this character (own only)
+
+
+def unwritable(text: str, hand: Hand | None, charset: str | None) -> str:
+    """The characters of `text` that neither the hand has nor the model draws, sorted."""
+    own = set(hand.glyphs) if hand else set()
+    model = set(charset or "")
+    return "".join(sorted({c for c in text if not c.isspace()} - own - model))
+
+
+POOL = 4   # a character's glyphs cycle through at least this many versions
+
+
+def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[Written]:
+    """Every non-space character of `text` as a glyph: the hand's own where it has them, the
+    rest from generate(chars) (glyphs [n, 1, res, res] in [-1, 1], one per occurrence).
+
+    Repeats of an own character cycle through its versions in a seeded order; where the
+    person wrote fewer than POOL, gently perturbed copies of them fill the cycle, so
+    neighbouring repeats always differ and a long letter reuses (and traces) few images."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        raise UserError("text: there is nothing to write (it is empty or only spaces); give "
+                        "the words to write")
+    rng = np.random.default_rng(seed)
+    own = hand.glyphs if hand else {}
+    missing = "".join(c for c in chars if c not in own)
+    drawn = []
+    if missing:
+        if generate is None:
+            raise UserError(f"text: {''.join(sorted(set(missing)))!r} needs the style model")
+        drawn = list(to_uint8(generate(missing)))
+    metrics = hand.metrics if hand else Metrics()
+    pools: dict[str, list] = {}     # char -> [(image, version)], the cycle of its glyphs
+    seen: dict[str, int] = {}
+    out = []
+    for char in chars:
+        if char in own:
+            versions = own[char]
+            if char not in pools:
+                order = [int(i) for i in rng.permutation(len(versions))]
+                pools[char] = [(versions[i], i) for i in order]
+                pools[char] += [(perturb(versions[order[k % len(order)]], rng), order[k % len(order)])
+                                for k in range(len(order), POOL)]
+            k = seen.get(char, 0)
+            seen[char] = k + 1
+            image, i = pools[char][k % len(pools[char])]
+            b = hand.boxes[char][i] or box(char, metrics)
+            out.append(Written(char, image, tuple(b), True, i))
+        else:
+            image = clean(clean_background(drawn.pop(0)[None])[0])
+            if image is None:
+                image = np.zeros((1, 1), np.float32)
+            out.append(Written(char, image, box(char, metrics), False))
+    if hand is not None and hand.stroke:
+        matched: dict = {}           # the same image is matched once, and stays one image
+        for w in out:
+            if w.char.isalnum() and w.image.size > 1:
+                key = id(w.image)
+                if key not in matched:
+                    target = hand.stroke / _scale(w.image, w.box[0] - w.box[1], w.box[2])
+                    matched[key] = (w.image, match_stroke(w.image, target))
+                w.image = matched[key][1]
+    return out
+
+
+def arrange(written: list[Written], text: str, line_width: float, jitter: float = 0.04,
+            seed: int = 0) -> tuple[list[Piece], int]:
+    """Place the glyphs of `text` on lines `line_width` x-heights long, wrapping at spaces:
+    (pieces, number of lines). Each glyph is fitted into its box and centred in it
+    vertically, with a little seeded jitter in size and height."""
+    rng = np.random.default_rng(seed)
+    sized = []                 # (written, scale, top) per glyph
+    for w in written:
+        top, bottom, widest = w.box
+        scale = _scale(w.image, top - bottom, widest) * (1 + jitter * rng.standard_normal())
+        centre = (top + bottom) / 2 + jitter * rng.standard_normal()
+        sized.append((w, scale, centre + w.image.shape[0] * scale / 2))
+    widths = [w.image.shape[1] * s for w, s, _ in sized]
+    pieces, line, k = [], 0, 0
+    for p, paragraph in enumerate(text.split("\n")):
+        if p:
+            line += 1
+        x = 0.0
+        for word in paragraph.split():
+            n = len(word)
+            span = sum(widths[k:k + n]) + GAP * (n - 1)
+            if x > 0 and x + SPACE + span > line_width:
+                line, x = line + 1, 0.0
+            elif x > 0:
+                x += SPACE
+            for i in range(k, k + n):
+                w, scale, top = sized[i]
+                pieces.append(Piece(w.char, w.image, x, top, scale, line))
+                x += widths[i] + GAP
+            x -= GAP
+            k += n
+    return pieces, line + 1
 
 
 @dataclass
 class Placed:
     char: str
     left: int        # pixel column of the glyph's left edge
-    baseline: int    # pixel row the glyph sits on (its line's baseline, plus jitter)
+    baseline: int    # pixel row the glyph's box ends on (its line's baseline, plus jitter)
     line: int
+    top: int = 0     # pixel row of the glyph's top edge
+    width: int = 0
+    height: int = 0
 
 
-def _ink_box(glyph: np.ndarray, threshold: float = 0.15):
-    """Bounding box (top, bottom, left, right) of the ink, or None for an empty glyph."""
-    ink = glyph > threshold * max(int(glyph.max()), 1)
-    if not ink.any():
-        return None
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+def placements(pieces: list[Piece], x_height: float, written: list[Written] | None = None
+               ) -> list[Placed]:
+    """Where render_png put each piece, in pixels at this x-height (96 dpi)."""
+    margin, first, _ = pages.block_size(0, x_height, 0)
+    out = []
+    for i, p in enumerate(pieces):
+        line_base = first + p.line * pages.LINE_PITCH * x_height
+        top = int(round(line_base - p.top * x_height))
+        bottom = written[i].box[1] if written else p.top - p.height
+        out.append(Placed(p.char, int(round(margin + p.x * x_height)),
+                          int(round(line_base - bottom * x_height)), p.line, top,
+                          max(1, int(round(p.width * x_height))),
+                          max(1, int(round(p.height * x_height)))))
+    return out
 
 
 def layout(glyphs: np.ndarray, text: str, x_height: int = 24, width: int = 1200,
            jitter: float = 0.04, seed: int = 0) -> tuple[np.ndarray, list[Placed]]:
     """Place uint8 glyphs [n, H, W] (white ink on black; one per non-space character of
-    `text`, in order) on a page. Returns (page uint8 [h, width], black ink on white; placements).
-    """
+    `text`, in order) on a page with the default metrics. Returns (page uint8 [h, width],
+    black ink on white; placements)."""
     chars = [c for c in text if not c.isspace()]
     if len(chars) != len(glyphs):
         raise ValueError(f"{len(glyphs)} glyphs for {len(chars)} characters")
-    rng = np.random.default_rng(seed)
-    gap, space = 0.14 * x_height, 0.6 * x_height
-    margin, line_height = x_height, int(round(2.8 * x_height))
+    written = []
+    for char, g in zip(chars, glyphs):
+        crop = ink_crop(g)
+        written.append(Written(char, crop if crop is not None else np.zeros((1, 1), np.float32),
+                               box(char), False))
+    pieces, lines = arrange(written, text, (width - 2 * x_height) / x_height, jitter, seed)
+    image = pages.render_png(pieces, lines, x_height, width)
+    return np.asarray(image), placements(pieces, x_height, written)
 
-    pieces = []   # per character: scaled ink image and its bottom offset below the baseline
-    for char, glyph in zip(chars, glyphs):
-        box = _ink_box(glyph)
-        top, bottom = extent(char)
-        if box is None:
-            pieces.append((np.zeros((1, int(space)), dtype=np.uint8), 0))
-            continue
-        crop = glyph[box[0]:box[1], box[2]:box[3]]
-        height = (top - bottom) * x_height * (1 + jitter * rng.standard_normal())
-        scale = max(height, 2.0) / crop.shape[0]
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        scaled = np.asarray(Image.fromarray(crop).resize(size, Image.LANCZOS))
-        pieces.append((scaled, -bottom * x_height))
 
-    widths = [p[0].shape[1] for p in pieces]
-    k = 0
-    # Measure words in order, since each occurrence of a word has its own glyphs.
-    words_per_line: list[list[tuple[int, int]]] = []   # (first glyph index, length)
-    for paragraph in text.split("\n"):
-        line, used = [], 0.0
-        for word in paragraph.split():
-            w = sum(widths[k:k + len(word)]) + gap * (len(word) - 1)
-            if line and used + space + w > width - 2 * margin:
-                words_per_line.append(line)
-                line, used = [], 0.0
-            used += (space if line else 0.0) + w
-            line.append((k, len(word)))
-            k += len(word)
-        words_per_line.append(line)
-
-    page_height = 2 * margin + line_height * len(words_per_line)
-    ink = np.zeros((page_height, width), dtype=np.uint8)
-    placed = []
-    for row, line in enumerate(words_per_line):
-        baseline = margin + int(1.6 * x_height) + row * line_height
-        x = float(margin)
-        for first, length in line:
-            for i in range(first, first + length):
-                piece, below = pieces[i]
-                sit = baseline + int(round(below + jitter * x_height * rng.standard_normal()))
-                top = sit - piece.shape[0]
-                left = int(round(x))
-                h, w = piece.shape
-                t0, l0 = max(top, 0), max(left, 0)
-                t1, l1 = min(top + h, page_height), min(left + w, width)
-                if t1 > t0 and l1 > l0:
-                    region = ink[t0:t1, l0:l1]
-                    np.maximum(region, piece[t0 - top:t1 - top, l0 - left:l1 - left], out=region)
-                placed.append(Placed(chars[i], left, sit, row))
-                x += w + gap
-            x += space - gap
-    return 255 - ink, placed
-
+# ----- the style model ----------------------------------------------------------------------
 
 def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print,
-               tune_steps: int = 0, tune_lr: float = TUNE_LR, pull: float | None = None) -> Style:
+               tune_steps: int = 0, tune_lr: float = TUNE_LR, pull: float | None = None,
+               hand: Hand | None = None) -> Style:
     """A Style from a saved style .npz, from a person's glyphs (fitted now), or at random.
 
     `pull` (see minigan.style.PULL) replaces a saved style's own; None keeps it, and a style
-    fitted now then gets the default."""
+    fitted now then gets the default. Only the glyphs of characters the model knows are
+    fitted to (a person's commas tell it nothing)."""
     if pull is not None:
         check_pull(pull)
     if source is None:
@@ -154,12 +474,19 @@ def load_style(source: str | None, G, cfg, steps: int, seed: int, log=print,
                 return style
             w_avg = style.w_avg if style.w_avg is not None else w_statistics(G, cfg)[0]
             return replace(style, w_avg=w_avg.astype(np.float32), pull=pull)
-    from .invert import load_targets
+    from .data import load_spec
 
-    targets, labels, chars = load_targets(source, cfg, limit=None)
+    ds = hand.dataset if hand is not None and hand.dataset is not None else load_spec(source)
+    known = np.array([ds.charset[i] in cfg.charset for i in ds.labels], bool)
+    if not known.any():
+        raise UserError(f"--style {source}: none of its characters is one the model draws "
+                        f"({cfg.charset}), so no style can be fitted; add letters or digits")
+    ds = ds.subset(known)
+    chars = ds.chars()
     log(f"fitting a style to {len(chars)} glyphs of {len(set(chars))} characters ...")
-    return fit_style(G, cfg, targets, chars, steps=steps, tune_steps=tune_steps,
-                     tune_lr=tune_lr, pull=PULL if pull is None else pull, seed=seed)
+    return fit_style(G, cfg, ds.as_float(cfg.res) * 2.0 - 1.0, chars, steps=steps,
+                     tune_steps=tune_steps, tune_lr=tune_lr,
+                     pull=PULL if pull is None else pull, seed=seed)
 
 
 def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
@@ -172,18 +499,40 @@ def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
 
 
 def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int = 1200,
-               variation: float = 0.15, seed: int = 0):
-    """(page uint8, placements, glyphs uint8 [n, 28, 28] MNIST-style, chars) for `text`."""
+               variation: float = 0.15, seed: int = 0, hand: Hand | None = None):
+    """(page uint8, placements, glyphs uint8 [n, 28, 28] MNIST-style, chars) for `text`, in
+    the hand's own glyphs where it has them and the style's elsewhere."""
     check_style_model(cfg)
     chars = "".join(c for c in text if not c.isspace())
     if not chars:
-        raise ValueError("the text has no characters to write")
-    char_labels(cfg, chars)  # raises, listing every character the model cannot draw
-    drawn = clean_background(to_uint8(draw(G, cfg, style, chars, variation=variation,
-                                           seed=seed)))                           # [n, res, res]
-    glyphs28 = np.stack([normalize_glyph(g, size=28) for g in drawn])
-    page, placed = layout(glyphs28, text, x_height=x_height, width=width, seed=seed)
-    return page, placed, glyphs28, chars
+        raise UserError("text: there is nothing to write (it is empty or only spaces); give "
+                        "the words to write")
+    own = set(hand.glyphs) if hand else set()
+    char_labels(cfg, sorted(set(chars) - own))  # raises, listing every character it cannot draw
+    written = compose(text, hand, lambda cs: draw(G, cfg, style, cs, variation=variation,
+                                                    seed=seed), seed=seed)
+    pieces, lines = arrange(written, text, (width - 2 * x_height) / x_height, seed=seed)
+    page = np.asarray(pages.render_png(pieces, lines, x_height, width))
+    glyphs28 = np.stack([normalize_glyph(w.image * 255, size=28) for w in written])
+    return page, placements(pieces, x_height, written), glyphs28, chars
+
+
+# ----- command line -------------------------------------------------------------------------
+
+def _in_range(kind, low, high, what):
+    """An argparse type: a number from low to high, or a clear message naming the range."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not (low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high}, got {text}")
+        return value
+    return parse
+
+
+PDF_X_HEIGHT = 13     # CSS pixels: 3.4 mm, the x-height of a pen on paper
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,13 +542,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", default=None,
                    help="the person's glyphs (.npz from minigan.data extract, dataset, folder) "
                         "or a fitted style .npz; default: a random style")
-    p.add_argument("--out", required=True, help="PNG of the written text")
+    p.add_argument("--out", required=True,
+                   help="the page: .png (a picture), .svg (vector outlines) or .pdf (A4 or "
+                        "Letter pages; needs pip install minigan[export])")
+    p.add_argument("--generated-only", action="store_true",
+                   help="draw every character with the style model, even those the person "
+                        "wrote (to compare with their own glyphs)")
     p.add_argument("--ckpt", default=None, help="content-conditioned style model (default: the shipped one)")
     p.add_argument("--glyphs-out", default=None, help="also save each glyph as 28x28 uint8 (images, chars)")
     p.add_argument("--save-style", default=None, help="save the fitted style here to reuse it")
-    p.add_argument("--x-height", type=int, default=24, help="height of an x, in pixels")
-    p.add_argument("--width", type=int, default=1200, help="page width in pixels (lines wrap)")
-    p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (0 = none)")
+    p.add_argument("--x-height", type=_in_range(float, 4, 400, "--x-height"), default=None,
+                   help=f"height of an x in CSS pixels (96 to the inch) (default: 24 for PNG "
+                        f"and SVG, {PDF_X_HEIGHT} (3.4 mm) for PDF)")
+    p.add_argument("--width", type=_in_range(int, 100, 20000, "--width"), default=1200,
+                   help="PNG/SVG width in CSS pixels (lines wrap)")
+    p.add_argument("--dpi", type=_in_range(float, 30, 1200, "--dpi"), default=96,
+                   help="PNG resolution: 96 draws one pixel per CSS pixel, 300 a print-ready "
+                        "picture of the same size")
+    p.add_argument("--paper", choices=("plain", "ruled"), default="plain",
+                   help="ruled draws a light blue line under every line of writing")
+    p.add_argument("--paper-size", choices=tuple(pages.PAPERS), default="a4", help="PDF page size")
+    p.add_argument("--margin", type=_in_range(float, 5, 60, "--margin"), default=20,
+                   help="PDF page margins in millimetres")
+    p.add_argument("--ink", default="black", help="ink colour: a name (navy) or #rrggbb")
+    p.add_argument("--variation", type=_in_range(float, 0, 2, "--variation"), default=0.15,
+                   help="per-glyph variation of generated glyphs (0 = none)")
     p.add_argument("--steps", type=int, default=50,
                    help="optimisation steps when fitting the style code; the tuning steps then "
                         "adapt the model (on unseen hands, 50 then 30 tuning steps beat 100 "
@@ -216,37 +583,95 @@ def build_parser() -> argparse.ArgumentParser:
                         f"same writer identification (see the README) (default: {PULL} for a "
                         f"style fitted now, a saved style's own)")
     p.add_argument("--seed", type=int, default=0,
-                   help="seeds the fitting and the per-glyph variation (the same seed writes the "
-                        "same page)")
+                   help="seeds the fitting, the choice of glyphs and their variation (the "
+                        "same seed writes the same page)")
     return p
 
 
-def main(argv=None) -> int:
+def load_model(ckpt):
+    """(G, cfg) of the style model: --ckpt, or the shipped one."""
     from .generate import load_generator
 
+    if ckpt is None and not DEFAULT_MODEL.is_file():
+        raise UserError("--ckpt: none given and this install has no shipped default model; "
+                        "give a content-conditioned style model")
+    G, cfg = load_generator(ckpt or DEFAULT_MODEL)
+    check_style_model(cfg)
+    return G, cfg
+
+
+def cannot_write(missing: str, hand: Hand | None, charset: str, source,
+                 what: str = "text") -> UserError:
+    if hand is None:
+        return UserError(f"{what}: the model cannot draw {missing!r}; it knows {charset!r}")
+    return UserError(f"{what}: cannot write {missing!r}: {source} has no glyphs of them and the "
+                     f"model cannot draw them (it knows {charset!r}); write them on a sheet "
+                     f"and extract it again, or leave them out")
+
+
+def prepare(text: str, style_source, *, ckpt=None, generated_only=False, save_style=None,
+            steps=50, tune_steps=30, tune_lr=TUNE_LR, pull=None, variation=0.15, seed=0,
+            log=print, what="text"):
+    """(hand, generate) for writing `text`: the person's glyphs (None with generated_only),
+    and a function drawing the other characters, or None when there are none. The model is
+    loaded and a style fitted only when some character needs them (or save_style asks).
+    `what` names the request in errors ("text" for write's argument)."""
+    hand = None if generated_only else load_hand(style_source, log)
+    chars = {c for c in text if not c.isspace()}
+    if not chars:
+        raise UserError("text: there is nothing to write (it is empty or only spaces); give "
+                        "the words to write")
+    needed = chars - set(hand.glyphs if hand else ())
+    if not needed and not save_style:
+        return hand, None
+    G, cfg = load_model(ckpt)
+    missing = unwritable("".join(needed), None, cfg.charset)
+    if missing:
+        raise cannot_write(missing, hand, cfg.charset, style_source, what)
+    style = load_style(style_source, G, cfg, steps, seed, log=log, tune_steps=tune_steps,
+                       tune_lr=tune_lr, pull=pull, hand=hand)
+    if save_style:
+        style.save(save_style)
+    return hand, lambda cs: draw(G, cfg, style, cs, variation=variation, seed=seed)
+
+
+def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     text = args.text.replace("\\n", "\n")
     try:
-        ckpt = args.ckpt or DEFAULT_MODEL
-        if args.ckpt is None and not DEFAULT_MODEL.is_file():
-            raise ValueError("no --ckpt given and this install has no shipped default model")
-        G, cfg = load_generator(ckpt)
-        check_style_model(cfg)
-        char_labels(cfg, "".join(c for c in text if not c.isspace()))
-        style = load_style(args.style, G, cfg, args.steps, args.seed,
-                           tune_steps=args.tune_steps, tune_lr=args.tune_lr, pull=args.pull)
-        if args.save_style:
-            style.save(args.save_style)
-        page, _, glyphs, chars = write_text(G, cfg, style, text, args.x_height, args.width,
-                                            args.variation, args.seed)
+        pages.check_writable(args.out)
+        kind = pages.check_format(args.out)
+        ink = pages.parse_ink(args.ink)
+        x_height = args.x_height or (PDF_X_HEIGHT if kind == ".pdf" else 24)
+        if kind == ".pdf":
+            paper_width = pages.PAPERS[args.paper_size][0]
+            line_width = (paper_width - 2 * args.margin) / (x_height * 25.4 / pages.CSS_DPI)
+        else:
+            line_width = (args.width - 2 * x_height) / x_height
+        if line_width < 4:
+            raise UserError(f"--x-height {x_height:g}: too big for the page; fewer than four "
+                            f"x-heights fit on a line")
+        hand, generate = prepare(text, args.style, ckpt=args.ckpt,
+                                 generated_only=args.generated_only, save_style=args.save_style,
+                                 steps=args.steps, tune_steps=args.tune_steps,
+                                 tune_lr=args.tune_lr, pull=args.pull,
+                                 variation=args.variation, seed=args.seed)
+        written = compose(text, hand, generate, seed=args.seed)
+        pieces, lines = arrange(written, text, line_width, seed=args.seed)
+        pages.save(args.out, pieces, lines, x_height=x_height, width=args.width, dpi=args.dpi,
+                   ink=ink, ruled=args.paper == "ruled", paper=args.paper_size,
+                   margin_mm=args.margin)
     except (CheckpointError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    save_atomic(Image.fromarray(page), args.out)
     if args.glyphs_out:
         Path(args.glyphs_out).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.glyphs_out, images=glyphs, chars=np.array(list(chars)))
-    print(f"wrote {args.out} ({len(chars)} glyphs)")
+        np.savez(args.glyphs_out, images=np.stack([normalize_glyph(w.image * 255, size=28)
+                                                   for w in written]),
+                 chars=np.array([w.char for w in written]))
+    own = sum(w.own for w in written)
+    print(f"wrote {args.out} ({len(written)} glyphs: {own} the person's own, "
+          f"{len(written) - own} from the style model; {lines} line(s))")
     return 0
 
 
