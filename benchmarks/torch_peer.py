@@ -1,11 +1,11 @@
 """A PyTorch peer of minigan's `sg2-32-bench` training step, for timing only.
 
-The same networks and the same step as `Trainer.step` with r1_gamma=0 (the benchmark's): a
-StyleGAN2 generator (8-layer mapping, demodulated modulated 3x3 convolutions as grouped
-convolutions, transposed convolution + [1,3,3,1] blur to upsample, noise, gray skip outputs)
-and the residual discriminator with minibatch standard deviation; one D update on real and
-fake (style mixing 0.9), one G update, Adam (0, 0.99), then the EMA of G. Equalized learning
-rate as runtime weight gains, as minigan does. torch is not a minigan dependency: this file is
+The same networks (parameter counts checked equal) and the same step as `Trainer.step` with
+r1_gamma=0 (the benchmark's): a StyleGAN2 generator (8-layer mapping, demodulated modulated 3x3
+convolutions as in stylegan2-ada-pytorch's training path, transposed convolution + [1,3,3,1]
+blur to upsample, noise, gray skip outputs) and the residual discriminator with minibatch
+standard deviation; one D update on real and fake (style mixing 0.9), one G update, Adam
+(0, 0.99), then the EMA of G. Equalized learning rate as runtime weight gains, as minigan does. torch is not a minigan dependency: this file is
 imported only by the benchmarks, which skip without it.
 
 Run: python benchmarks/torch_peer.py --threads 2 --rounds 3   (prints JSON)
@@ -60,19 +60,19 @@ def build(torch, z_dim=256, w_dim=256, mapping_layers=8, g_ch=None, d_ch=None, r
             self.gain = 1.0 if demod else 1.0 / math.sqrt(i)
 
         def forward(self, x, w):
-            n, c, h, wd = x.shape
-            o, k = self.weight.shape[0], self.k
-            wt = self.weight[None] * (self.affine(w) * self.gain)[:, None, :, None, None]
-            if self.demod:
-                wt = wt * torch.rsqrt(wt.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
-            x = x.reshape(1, n * c, h, wd)
+            # stylegan2-ada-pytorch's training path (fused_modconv=False): scale the input by
+            # the styles, one shared convolution for the batch, demodulate the output.
+            n = x.shape[0]
+            styles = self.affine(w) * self.gain                             # [N, C]
+            y = x * styles[:, :, None, None]
             if self.up:
-                wt = wt.transpose(1, 2).reshape(n * c, o, k, k)
-                y = F.conv_transpose2d(x, wt, stride=2, groups=n)          # [1, N*O, 2H+1, 2W+1]
+                y = F.conv_transpose2d(y, self.weight.transpose(0, 1), stride=2)  # [N, O, 2H+1, 2W+1]
                 y = fir(y, (1, 1, 1, 1), gain=4.0)
             else:
-                y = F.conv2d(x, wt.reshape(n * o, c, k, k), padding=k // 2, groups=n)
-            y = y.reshape(n, o, y.shape[2], y.shape[3])
+                y = F.conv2d(y, self.weight, padding=self.k // 2)
+            if self.demod:
+                wt = self.weight[None] * styles[:, None, :, None, None]     # [N, O, C, k, k]
+                y = y * torch.rsqrt(wt.square().sum(dim=(2, 3, 4)) + 1e-8)[:, :, None, None]
             if self.strength is not None:
                 y = y + torch.randn(n, 1, y.shape[2], y.shape[3]) * self.strength
             y = y + self.bias[None, :, None, None]
