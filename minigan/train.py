@@ -332,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conditioning", choices=["none", "embed", "content"], default=None,
                    help="style models: how the character is given (default: the preset's)")
     p.add_argument("--writers", action="store_true", help="CondGAN: condition on writer ids too")
-    p.add_argument("--batch", type=int, default=32, help="images per step")
+    p.add_argument("--batch", type=int, default=32,
+                   help="images per step (under mpiexec: in all, split over the workers; "
+                        "see docs/distributed.md)")
     p.add_argument("--kimg", type=float, default=None,
                    help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
                         "with --resume, a larger value extends the run)")
