@@ -3,9 +3,19 @@
 extra_info records the step time, the model FLOPs per step counted from the layer shapes,
 the achieved GFLOP/s and its fraction of this machine's float32 matmul rate measured in the
 same session, and the peak resident memory of the process.
+
+sg2-32-bench-dp2 is the same step on 2 MPI workers (16 images each), timed from outside as the
+wall time of the step (pip install minigan[mpi]); sg2-32-bench-torch2 is its PyTorch peer on
+two threads (benchmarks/torch_peer.py; skipped without torch). benchmarks/dp_report.py prints
+all three as one table with the scaling efficiency and the allreduce's cost.
 Run: python -m pytest benchmarks/bench_train_step.py --benchmark-only
 """
+import json
 import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,3 +86,66 @@ def test_train_step(benchmark, machine, name):
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     record(benchmark, machine, flops=step_flops(cfg, BATCH), preset=name, batch=BATCH,
            gflop_per_step=round(step_flops(cfg, BATCH) / 1e9, 2), peak_rss_mib=round(peak_mib))
+    machine.setdefault("one_worker_seconds", {})[name] = benchmark.extra_info.get("seconds")
+
+
+def mpiexec():
+    """The mpiexec beside this Python (the mpich wheel's) or on PATH, if mpi4py is installed."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None
+    beside = Path(sys.executable).parent / "mpiexec"
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+@pytest.mark.skipif(mpiexec() is None, reason="mpi4py or mpiexec not installed "
+                                              "(pip install minigan[mpi])")
+@pytest.mark.parametrize("name", ["sg2-32-bench-dp2"])
+def test_train_step_data_parallel(benchmark, machine, name):
+    """The step on 2 workers, each a single-threaded process with half the batch; timed from
+    here, through the worker's stdin and stdout, as the wall time until both are done."""
+    preset_name, workers = name.rsplit("-dp", 1)
+    worker = Path(__file__).with_name("dp_worker.py")
+    proc = subprocess.Popen([mpiexec(), "-n", workers, sys.executable, str(worker), "--serve",
+                             "--preset", preset_name, "--batch", str(BATCH)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(proc.stdout.readline())     # after the warm-up step
+        assert ready["workers"] == int(workers)
+
+        def step():
+            proc.stdin.write("step\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "done"
+        benchmark.pedantic(step, setup=probe(machine), rounds=3, iterations=1)
+    finally:
+        proc.stdin.write("quit\n")
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    cfg = preset(preset_name)
+    record(benchmark, machine, flops=step_flops(cfg, BATCH), preset=preset_name, batch=BATCH,
+           workers=int(workers), peak_rss_mib_per_worker=[round(m) for m in ready["peak_rss_mib"]])
+    one = machine.get("one_worker_seconds", {}).get(preset_name)
+    if one:             # when the 1-worker case ran first in this session
+        benchmark.extra_info["scaling_efficiency"] = round(
+            one / (int(workers) * benchmark.extra_info["seconds"]), 3)
+
+
+@pytest.mark.parametrize("name", ["sg2-32-bench-torch2"])
+def test_train_step_torch(benchmark, machine, name):
+    """PyTorch CPU on two threads, the same networks and step (the reference anchor)."""
+    torch = pytest.importorskip("torch", reason="torch not installed (a benchmark peer only)")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from torch_peer import Step
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        step = Step(torch, batch=BATCH)
+        assert all(np.isfinite(step()))
+        benchmark.pedantic(step, setup=probe(machine), rounds=3, iterations=1)
+    finally:
+        torch.set_num_threads(threads)
+    record(benchmark, machine, flops=step_flops(preset("sg2-32-bench"), BATCH), threads=2,
+           batch=BATCH, peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))

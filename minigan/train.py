@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import ops
+from . import distributed, ops
 from ._cli import HelpFormatter
 from .augment import augment, parse_policy
 from .autograd import Tensor, grad, no_grad
@@ -106,10 +106,12 @@ def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None):
 class Trainer:
     """Holds the models, optimizers and RNG; `step()` is one D update plus one G update."""
 
-    def __init__(self, mc: ModelConfig, tc: TrainConfig, data, base=None):
+    def __init__(self, mc: ModelConfig, tc: TrainConfig, data, base=None, comm=None):
         """base: the loaded checkpoint of the run to fine-tune from (tc.finetune), whose
-        weights start the models; on --resume of a fine-tuning run, None (restore follows)."""
+        weights start the models; on --resume of a fine-tuning run, None (restore follows).
+        comm: the data-parallel workers (default: as launched, see minigan.distributed)."""
         self.mc, self.tc = mc, tc
+        self.comm = comm if comm is not None else distributed.world(tc.device)
         self.images, self.labels, self.writers, self.charset = data
         self.conditioned = mc.num_classes > 0
         self.G, self.D = build_models(mc, seed=tc.seed)
@@ -139,6 +141,9 @@ class Trainer:
         self.opt_D = Adam(self.D.parameters(), lr=tc.lr * ratio, betas=(0.0, 0.99 ** ratio),
                           eps=1e-8)
         self.rng = np.random.default_rng(tc.seed)
+        # This worker's share of each global batch and of its per-sample random numbers.
+        self.part = self.comm.partition(tc.batch, mc.mbstd_group)
+        self.draw = self.part.rng(self.rng)
         self.policy = parse_policy(tc.augment)
         self.step_index = 0
         grid_rng = np.random.default_rng(tc.seed + 12345)     # fixed latents for every grid
@@ -161,26 +166,26 @@ class Trainer:
             return G(z, labels, writers)
         embed = labels if self.mc.conditioning == "embed" else None
         ws = G.ws_from_w(G.mapping(z, embed, update_w_avg=update_w_avg))
-        if mix and self.rng.random() < self.tc.mix_prob:
-            cut = int(self.rng.integers(1, G.num_ws))
-            z2 = self._tensor(self.rng.standard_normal(z.shape, dtype=np.float32))
+        if mix and self.draw.random() < self.tc.mix_prob:
+            cut = int(self.draw.integers(1, G.num_ws))
+            z2 = self._tensor(self.draw.standard_normal(z.shape, dtype=np.float32))
             ws2 = G.ws_from_w(G.mapping(z2, embed))
             ws = ops.concat([ws[:, :cut], ws2[:, cut:]], axis=1)
-        return G.synthesis(ws, labels, "random", self.rng)
+        return G.synthesis(ws, labels, "random", self.draw)
 
     def _batch(self):
-        b = self.tc.batch
-        idx = self.rng.integers(0, len(self.images), b)
+        b = self.part.local
+        idx = self.draw.integers(0, len(self.images), b)
         real = self._tensor(self.images[idx])
         labels = self.labels[idx] if self.conditioned else None
         writers = self.writers[idx] if self.mc.num_writers else None
-        z = self._tensor(self.rng.standard_normal((b, self.mc.z_dim), dtype=np.float32))
+        z = self._tensor(self.draw.standard_normal((b, self.mc.z_dim), dtype=np.float32))
         # The fake batch asks for the same characters and writers as the real one.
         return real, labels, writers, z
 
     def _d(self, img, labels, writers):
         if self.policy:
-            img = augment(img, self.policy, self.rng)
+            img = augment(img, self.policy, self.draw)
         return self.D(img, labels, writers)
 
     # ----- one step --------------------------------------------------------------------------
@@ -204,6 +209,7 @@ class Trainer:
             total = total + r1 * (tc.r1_gamma / 2 * tc.r1_interval)
         self.opt_D.zero_grad()
         total.backward()
+        loss_d, r1_value = self.comm.average(self.opt_D, [d_loss, r1])
         self.opt_D.step()
 
         # Generator: make D call its samples real.
@@ -213,15 +219,16 @@ class Trainer:
         g_loss = ops.softplus(-self._d(fake, labels, writers)).mean()
         self.opt_G.zero_grad()
         g_loss.backward()
+        (loss_g,) = self.comm.average(self.opt_G, [g_loss], distributed.batch_statistics(self.G))
         self.opt_G.step()
         self.D.requires_grad_(True)
 
         decay = 0.5 ** (tc.batch / (tc.ema_kimg * 1000))
         ema_update(self.G_ema, self.G, decay)
         self.step_index += 1
-        stats = {"loss_d": d_loss.item(), "loss_g": g_loss.item()}
+        stats = {"loss_d": loss_d, "loss_g": loss_g}
         if r1 is not None:
-            stats["r1"] = r1.item()
+            stats["r1"] = r1_value
         bad = [k for k, v in stats.items() if not math.isfinite(v)]
         if bad:
             raise TrainingDiverged(f"step {self.step_index}: {', '.join(bad)} became "
@@ -325,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conditioning", choices=["none", "embed", "content"], default=None,
                    help="style models: how the character is given (default: the preset's)")
     p.add_argument("--writers", action="store_true", help="CondGAN: condition on writer ids too")
-    p.add_argument("--batch", type=int, default=32, help="images per step")
+    p.add_argument("--batch", type=int, default=32,
+                   help="images per step (under mpiexec: in all, split over the workers; "
+                        "see docs/distributed.md)")
     p.add_argument("--kimg", type=float, default=None,
                    help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
                         "with --resume, a larger value extends the run)")
@@ -389,7 +398,8 @@ def finetune_trainer(args) -> Trainer:
 
 
 def _log(msg: str) -> None:
-    print(msg, flush=True)
+    if distributed.is_root() or msg.startswith("error"):
+        print(msg, flush=True)
 
 
 def run(args) -> int:
@@ -443,8 +453,11 @@ def run(args) -> int:
         _log(f"{mc.model} {mc.res}x{mc.res} w={mc.w_dim} conditioning={mc.conditioning} on "
              f"{tc.data}: {len(images)} glyphs of {len(classes)} characters; "
              f"G {trainer.G.num_parameters():,} / D {trainer.D.num_parameters():,} parameters")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "grids").mkdir(exist_ok=True)
+    distributed.check_replicas(trainer)
+    root = trainer.comm.is_root               # rank 0 alone writes checkpoints, grids and logs
+    if root:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "grids").mkdir(exist_ok=True)
     total_steps = math.ceil(tc.kimg * 1000 / tc.batch)
     tick_steps = max(1, round(tc.tick_kimg * 1000 / tc.batch))
 
@@ -459,8 +472,9 @@ def run(args) -> int:
     previous = signal.signal(signal.SIGINT, interrupt)
     start, start_step = time.perf_counter(), trainer.step_index
     recent = []
+    stopping = False
     try:
-        while trainer.step_index < total_steps and not stop["now"]:
+        while trainer.step_index < total_steps and not stopping:
             try:
                 stats = trainer.step()
             except TrainingDiverged as e:
@@ -469,7 +483,11 @@ def run(args) -> int:
                 return 3
             recent.append(stats)
             done = trainer.step_index
-            if done % tick_steps == 0 or done == total_steps or stop["now"]:
+            stopping = trainer.comm.agree_stop(stop["now"])
+            if done % tick_steps == 0 or done == total_steps or stopping:
+                if not root:
+                    recent = []
+                    continue
                 elapsed = time.perf_counter() - start
                 rate = (done - start_step) / max(elapsed, 1e-9)
                 eta = (total_steps - done) / max(rate, 1e-9)
@@ -493,7 +511,7 @@ def run(args) -> int:
                      f"ETA {eta / 60:.1f} min  {losses}")
     finally:
         signal.signal(signal.SIGINT, previous)
-    if stop["now"]:
+    if stop["now"] or stopping:
         _log(f"stopped at step {trainer.step_index}; resume with --resume --out {out}")
         return 130
     _log(next_steps(out))
@@ -516,10 +534,13 @@ def next_steps(out: Path) -> str:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return run(args)
+        code = run(args)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        code = 2
+    if code == 2:
+        distributed.abort(code)     # other workers may be waiting on this one
+    return code
 
 
 if __name__ == "__main__":
