@@ -30,3 +30,71 @@ def write_atomic(path, write) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# An .npz whose arrays together unpack to more than this is refused before it is read: a few
+# megabytes of zeros can expand to gigabytes. The largest real set read here (MNIST) is 55 MB.
+MAX_NPZ_BYTES = 2 * 1024 ** 3
+
+
+def open_npz(path, what: str = "file"):
+    """np.load of an .npz after checking what it is: a zip archive of .npy arrays, none of
+    them pickled objects, unpacking to at most MAX_NPZ_BYTES. Anything else raises UserError
+    naming the file (never NumPy's advice to unpickle it)."""
+    import zipfile
+
+    import numpy as np
+
+    from .errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such {what}" if not path.exists() else
+                        f"{path}: is a folder, not an .npz {what}")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path}: not an .npz archive (not a zip file); give the .npz {what} "
+                        f"itself")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise UserError(f"{path}: damaged .npz archive ({e})") from None
+    odd = [m.filename for m in members if not m.filename.endswith(".npy")]
+    if odd:
+        raise UserError(f"{path}: not an .npz of arrays (it holds {odd[:3]})")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_NPZ_BYTES:
+        raise UserError(f"{path}: unpacks to {unpacked / 1024 ** 3:.1f} GiB, more than the "
+                        f"{MAX_NPZ_BYTES / 1024 ** 3:.0f} GiB minigan reads; use a smaller file")
+    return np.load(path, allow_pickle=False)
+
+
+def read_npz(path, what: str = "file") -> dict:
+    """Every array of a checked .npz (see open_npz), read in full; reading checks each one's
+    CRC, so a damaged member raises UserError here rather than later."""
+    import zipfile
+
+    from .errors import UserError
+
+    try:
+        with open_npz(path, what) as z:
+            return {k: z[k] for k in z.files}
+    except UserError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        message = str(e)
+        if "pickle" in message:
+            message = "it holds Python objects, which minigan never unpickles"
+        raise UserError(f"{path}: damaged or unreadable .npz {what} ({message})") from None
+
+
+def remove_stale_temporaries(folder, names) -> list[Path]:
+    """Remove the temporary files write_atomic left beside `names` in `folder` when a process
+    was killed mid-write (kill -9 runs no cleanup). Call only where one writer owns the folder."""
+    folder = Path(folder)
+    removed = []
+    for name in names:
+        for tmp in folder.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ._cli import HelpFormatter
+from ._cli import (ArgumentParser, HelpFormatter, float_in, input_source, int_in, job,
+                   output_file)
 from .checkpoint import CheckpointError
 from .data import normalize_glyph
 from .images import save_atomic, to_uint8
@@ -187,44 +188,49 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m minigan.write", description=__doc__,
-                                formatter_class=HelpFormatter)
+    p = ArgumentParser(prog="python -m minigan.write", description=__doc__,
+                       formatter_class=HelpFormatter)
     p.add_argument("text", help="what to write; \\n starts a new line")
-    p.add_argument("--style", default=None,
+    p.add_argument("--style", default=None, type=input_source,
                    help="the person's glyphs (.npz from minigan.data extract, dataset, folder) "
                         "or a fitted style .npz; default: a random style")
-    p.add_argument("--out", required=True, help="PNG of the written text")
+    p.add_argument("--out", required=True, type=output_file, help="PNG of the written text")
     p.add_argument("--ckpt", default=None, help="content-conditioned style model (default: the shipped one)")
-    p.add_argument("--glyphs-out", default=None, help="also save each glyph as 28x28 uint8 (images, chars)")
-    p.add_argument("--save-style", default=None, help="save the fitted style here to reuse it")
-    p.add_argument("--x-height", type=int, default=24, help="height of an x, in pixels")
-    p.add_argument("--width", type=int, default=1200, help="page width in pixels (lines wrap)")
-    p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (0 = none)")
-    p.add_argument("--steps", type=int, default=50,
+    p.add_argument("--glyphs-out", default=None, type=output_file, help="also save each glyph as 28x28 uint8 (images, chars)")
+    p.add_argument("--save-style", default=None, type=output_file, help="save the fitted style here to reuse it")
+    p.add_argument("--x-height", type=int_in(4, 1000), default=24, help="height of an x, in pixels")
+    p.add_argument("--width", type=int_in(1, 40000), default=1200, help="page width in pixels (lines wrap)")
+    p.add_argument("--variation", type=float_in(0, 10), default=0.15, help="per-glyph variation (0 = none)")
+    p.add_argument("--steps", type=int_in(0, 100000), default=50,
                    help="optimisation steps when fitting the style code; the tuning steps then "
                         "adapt the model (on unseen hands, 50 then 30 tuning steps beat 100 "
                         "then 30: see the README)")
-    p.add_argument("--tune-steps", type=int, default=30,
+    p.add_argument("--tune-steps", type=int_in(0, 100000), default=30,
                    help="after fitting, fine-tune the model's synthesis layers this many steps "
                         "towards the person's glyphs (kept in the style, see --save-style); "
                         "0 fits the style code only")
-    p.add_argument("--tune-lr", type=float, default=TUNE_LR,
+    p.add_argument("--tune-lr", type=float_in(0, 1, above=True), default=TUNE_LR,
                    help="Adam's rate for those tuning steps")
-    p.add_argument("--pull", type=float, default=None,
+    p.add_argument("--pull", type=float_in(0, 1), default=None,
                    help=f"how far to draw a fitted style back towards the model's average "
                         f"hand, from 0 (as fitted) to 1; more legible unseen characters, the "
                         f"same writer identification (see the README) (default: {PULL} for a "
                         f"style fitted now, a saved style's own)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=int_in(0), default=0,
                    help="seeds the fitting and the per-glyph variation (the same seed writes the "
                         "same page)")
     return p
 
 
+@job
 def main(argv=None) -> int:
     from .generate import load_generator
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.width < 6 * args.x_height:   # two margins of one x-height, and a glyph or two
+        parser.error(f"argument --width: {args.width} px is too narrow for --x-height "
+                     f"{args.x_height}; give at least {6 * args.x_height}")
     text = args.text.replace("\\n", "\n")
     try:
         ckpt = args.ckpt or DEFAULT_MODEL

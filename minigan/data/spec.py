@@ -10,11 +10,12 @@ letters), each glyph keeping its own.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
 from .dataset import GlyphDataset
-from .readers import load
+from .readers import NAMED_SETS, load
 
 _PART = re.compile(r"^(?P<name>.+?)(?::(?P<split>[a-z]+))?(?:@(?P<lo>\d+)-(?P<hi>\d+))?(?:\*(?P<rep>\d+))?$")
 
@@ -55,3 +56,15 @@ def load_spec(spec: str) -> GlyphDataset:
         offset = int(ds.writers.max()) + 1
         loaded.append(ds)
     return GlyphDataset.concat(loaded, source=spec)
+
+
+def absolute_spec(spec: str) -> str:
+    """The spec with each part that names a file or folder made absolute, so that a run which
+    stores it can be resumed from any working folder. Named sets stay names."""
+    parts = []
+    for part in spec.split("+"):
+        m = _PART.match(part)
+        if m and m["name"] not in (*NAMED_SETS, "builtin") and Path(m["name"]).exists():
+            part = str(Path(m["name"]).resolve()) + part[len(m["name"]):]
+        parts.append(part)
+    return "+".join(parts)
