@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 
@@ -41,10 +42,6 @@ def open_npz(path, what: str = "file"):
     """np.load of an .npz after checking what it is: a zip archive of .npy arrays, none of
     them pickled objects, unpacking to at most MAX_NPZ_BYTES. Anything else raises UserError
     naming the file (never NumPy's advice to unpickle it)."""
-    import zipfile
-
-    import numpy as np
-
     from .errors import UserError
 
     path = Path(path)
@@ -55,10 +52,19 @@ def open_npz(path, what: str = "file"):
         raise UserError(f"{path}: not an .npz archive (not a zip file); give the .npz {what} "
                         f"itself")
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
+        archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise UserError(f"{path}: damaged .npz archive ({e})") from None
+    with archive:
+        return _checked_npz(archive, path)
+
+
+def _checked_npz(archive, path: Path):
+    import numpy as np
+
+    from .errors import UserError
+
+    members = archive.infolist()
     odd = [m.filename for m in members if not m.filename.endswith(".npy")]
     if odd:
         raise UserError(f"{path}: not an .npz of arrays (it holds {odd[:3]})")
@@ -66,14 +72,34 @@ def open_npz(path, what: str = "file"):
     if unpacked > MAX_NPZ_BYTES:
         raise UserError(f"{path}: unpacks to {unpacked / 1024 ** 3:.1f} GiB, more than the "
                         f"{MAX_NPZ_BYTES / 1024 ** 3:.0f} GiB minigan reads; use a smaller file")
+    pickled = [m.filename[:-4] for m in members if _npy_dtype(archive, m, path).hasobject]
+    if pickled:
+        raise UserError(f"{path}: {pickled[:3]} hold Python objects, which minigan never "
+                        f"unpickles; save plain number or text arrays")
     return np.load(path, allow_pickle=False)
+
+
+def _npy_dtype(archive, member, path):
+    """The dtype in one .npy member's header, read without reading its data."""
+    import numpy as np
+
+    from .errors import UserError
+
+    readers = {(1, 0): np.lib.format.read_array_header_1_0,
+               (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        with archive.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in readers:
+                return np.dtype(np.uint8)   # a newer header: np.load still refuses objects
+            return readers[version](f)[2]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"{path}: damaged array {member.filename} ({e})") from None
 
 
 def read_npz(path, what: str = "file") -> dict:
     """Every array of a checked .npz (see open_npz), read in full; reading checks each one's
     CRC, so a damaged member raises UserError here rather than later."""
-    import zipfile
-
     from .errors import UserError
 
     try:
@@ -82,10 +108,7 @@ def read_npz(path, what: str = "file") -> dict:
     except UserError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        message = str(e)
-        if "pickle" in message:
-            message = "it holds Python objects, which minigan never unpickles"
-        raise UserError(f"{path}: damaged or unreadable .npz {what} ({message})") from None
+        raise UserError(f"{path}: damaged or unreadable .npz {what} ({e})") from None
 
 
 def remove_stale_temporaries(folder, names) -> list[Path]:

@@ -335,7 +335,10 @@ def load_folder(folder, size: int = 28) -> GlyphDataset:
                         raise UserError(f"{f}: {im.width}x{im.height} is far too large for one "
                                         f"glyph; crop it to the character")
                     a = np.asarray(im.convert("L"), np.float32)
-            except (OSError, Image.DecompressionBombError) as e:
+            except Image.DecompressionBombError as e:
+                raise UserError(f"{f}: far too large for one glyph ({e}); crop it to the "
+                                f"character") from None
+            except OSError as e:
                 raise UserError(f"{f}: unreadable image ({e})") from None
             if has_dark_ink(a):
                 a = 255 - a
