@@ -92,6 +92,19 @@ def output_file(text: str) -> str:
     return text
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def image_file(text: str) -> str:
+    """An argparse type for a picture a job will write: an output_file whose name says which
+    image format to write."""
+    output_file(text)
+    if Path(text).suffix.lower() not in IMAGE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text}: name the picture with one of "
+                                         f"{', '.join(IMAGE_SUFFIXES)}")
+    return text
+
+
 def output_folder(text: str) -> str:
     """An argparse type for a folder a job writes into (made if missing)."""
     if not text.strip():

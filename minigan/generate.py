@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from . import ops
-from ._cli import ArgumentParser, HelpFormatter, float_in, int_in, job, output_file
+from ._cli import ArgumentParser, HelpFormatter, float_in, image_file, int_in, job
 from .autograd import Tensor, no_grad
 from .checkpoint import CheckpointError, load_checkpoint
 from .errors import UserError
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="python -m minigan.generate", description=__doc__,
                        formatter_class=HelpFormatter)
     p.add_argument("--ckpt", required=True, help="run folder or checkpoint.npz from minigan.train")
-    p.add_argument("--out", required=True, type=output_file, help="PNG to write")
+    p.add_argument("--out", required=True, type=image_file, help="PNG to write")
     p.add_argument("--n", type=int_in(1, 10000), default=64, help="how many glyphs")
     p.add_argument("--chars", default="", help="characters to draw, cycled (default: all it knows)")
     p.add_argument("--truncation", type=float_in(-4, 4), default=1.0,

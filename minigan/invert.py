@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ops
-from ._cli import ArgumentParser, HelpFormatter, float_in, int_in, job, output_file
+from ._cli import ArgumentParser, HelpFormatter, float_in, image_file, int_in, job, output_file
 from ._files import write_atomic
 from .autograd import Tensor, no_grad
 from .errors import UserError
@@ -184,8 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", required=True, help="run folder or checkpoint.npz of a style model")
     p.add_argument("--glyphs", required=True,
                    help="glyphs to invert: .npz from minigan.data extract, a dataset name, or a folder")
-    p.add_argument("--out", required=True, type=output_file, help="where to write latents and reconstructions (.npz)")
-    p.add_argument("--preview", default=None, type=output_file, help="PNG of target | reconstruction pairs")
+    p.add_argument("--out", required=True, type=output_file,
+                   help="where to write latents and reconstructions (.npz)")
+    p.add_argument("--preview", default=None, type=image_file, help="PNG of target | reconstruction pairs")
     p.add_argument("--space", choices=SPACES, default="w+",
                    help="w: one code per glyph; w+: one code per style input of each glyph")
     p.add_argument("--shared", action="store_true",

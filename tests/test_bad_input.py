@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from minigan.backend import cuda_available
 from minigan.checkpoint import load_checkpoint, save_checkpoint
 from minigan.models import ModelConfig, build_models
 from minigan.train import TrainConfig, Trainer
@@ -243,6 +244,8 @@ CASES = [
      r"no_channels.npz: the weights of G_ema do not fit", ["{o}/g.png"]),
     ("generate-ckpt-glyphs", "generate", "--ckpt {glyphs} --out {o}/g.png",
      r"glyphs.npz has no readable metadata|glyphs.npz is not a minigan", ["{o}/g.png"]),
+    ("generate-out-txt", "generate", "--ckpt {sg2} --out {o}/g.txt", r"g.txt: name the picture",
+     ["{o}/g.txt"]),
     ("generate-out-dir", "generate", "--ckpt {sg2} --out {a_dir}", r"a_dir is a folder", []),
     ("generate-out-under-file", "generate", "--ckpt {sg2} --out {a_file}/g.png",
      r"is a file, so no folder", []),
@@ -307,6 +310,8 @@ CASES = [
      r"--dpi", ["{o}/t.png"]),
     ("data-preview-scale-0", "data", "preview {glyphs} --scale 0 --out {o}/p.png", r"--scale",
      ["{o}/p.png"]),
+    ("data-preview-no-such-writer", "data", "preview {glyphs} --writer 99 --out {o}/p.png",
+     r"glyphs.npz: no glyphs by writer 99 to show", ["{o}/p.png"]),
     ("data-info-junk", "data", "info {junk}", r"junk.npz: not an .npz archive", []),
     ("data-info-bomb", "data", "info {bomb}", r"bomb.npz: unpacks to 3.0 GiB", []),
     ("data-info-pickle", "data", "info {pickled}", r"pickled.npz: .*never unpickles", []),
@@ -322,7 +327,7 @@ PARSE_TIME = {
     "train-batch-huge", "train-r1-interval-0", "train-lr-nan", "train-lr-neg", "train-tick-0",
     "train-seed-neg", "train-batch-word", "train-out-is-file", "train-out-under-file",
     "generate-cols-0", "generate-mix-rows-0", "generate-n-0", "generate-n-huge",
-    "generate-truncation-nan", "generate-out-dir", "generate-out-under-file",
+    "generate-truncation-nan", "generate-out-txt", "generate-out-dir", "generate-out-under-file",
     "invert-lr-nan", "invert-lr-0", "invert-steps-0", "invert-limit-0", "invert-out-dir",
     "invert-preview-under-file",
     "write-x-height-0", "write-width-0", "write-width-10", "write-width-huge", "write-pull-nan",
@@ -352,6 +357,13 @@ def test_bad_input_is_one_clear_line(files, case, capsys):
     else:
         result = cli(job, *argv)
     assert_clean_failure(result, pattern, outputs=[p.format(**names) for p in outputs])
+
+
+@pytest.mark.skipif(cuda_available(), reason="this machine has a GPU, so --device cuda works")
+def test_asking_for_a_gpu_that_is_not_there(files, tmp_path):
+    result = cli("train", "--device", "cuda", "--data", files["glyphs"], "--out", tmp_path / "r")
+    assert_clean_failure(result, r"device 'cuda' was requested but is not available: install",
+                         outputs=[tmp_path / "r"])
 
 
 def test_invert_a_stylegan_v1_checkpoint_with_its_defaults(files, tmp_path):
@@ -438,6 +450,24 @@ def test_sigterm_checkpoints_and_resume_applies_lr_and_keeps_the_log_consistent(
 
     again = cli("train", "--resume", "--out", run, cwd=elsewhere)
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
+
+
+def test_a_second_ctrl_c_aborts_at_once_and_keeps_the_last_checkpoint(files, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "minigan.train", "--data", str(files["glyphs"]),
+                             "--batch", "128", "--tick-kimg", "0.128", "--kimg", "100",
+                             "--out", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    _wait_for(run / "checkpoint.npz", proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)                                 # a step of 128 takes longer than this
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert_clean_failure(subprocess.CompletedProcess([], 130, out, err),
+                         r"aborted at step \d+ without checkpointing; \S+ keeps step 1", code=130)
+    assert load_checkpoint(run / "checkpoint.npz").step == 1
+    assert not list(run.glob(".*.tmp")) and not list((run / "grids").glob(".*.tmp"))
 
 
 def test_ctrl_c_in_invert_leaves_nothing_behind(files, tmp_path):

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .._cli import ArgumentParser, HelpFormatter, int_in, job, output_file
+from .._cli import ArgumentParser, HelpFormatter, image_file, int_in, job
 from ..images import save_atomic
 from . import builtin_glyphs, load
 from .preview import contact_sheet, extraction_sheet
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int_in(1, 100), required=True, help="rows of boxes")
     p.add_argument("--cols", type=int_in(1, 100), default=8, help="boxes per row (default 8)")
     p.add_argument("--dpi", type=int_in(50, 1200), default=300, help="resolution of the PNG (default 300)")
-    p.add_argument("--out", required=True, type=output_file, help="output PNG")
+    p.add_argument("--out", required=True, type=image_file, help="output PNG")
     p.set_defaults(run=_template)
 
     p = sub.add_parser(
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
         "that the glyphs are handwriting, upright and correctly labelled.",
     )
     p.add_argument("name", help="mnist, chars74k, omniglot, builtin, or a path")
-    p.add_argument("--out", required=True, type=output_file, help="output PNG")
+    p.add_argument("--out", required=True, type=image_file, help="output PNG")
     p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
     p.add_argument("--per-class", type=int_in(1, 100), default=16, help="samples per class (default 16)")
     p.add_argument("--max-classes", type=int_in(1, 2000), default=62, help="at most this many classes (default 62)")
