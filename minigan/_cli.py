@@ -83,7 +83,7 @@ def output_file(text: str) -> str:
     """An argparse type for a file a job will write: not a folder, and inside a folder that
     exists or can be made and can be written to. Checked before any work is done, so a long run
     never ends by failing to save its result."""
-    if not text.strip():
+    if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError("an output file name is needed")
     path = Path(text)
     if path.is_dir():
@@ -107,7 +107,7 @@ def image_file(text: str) -> str:
 
 def output_folder(text: str) -> str:
     """An argparse type for a folder a job writes into (made if missing)."""
-    if not text.strip():
+    if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError("an output folder name is needed")
     path = Path(text)
     if path.exists() and not path.is_dir():
@@ -178,7 +178,7 @@ def expected_message(e: BaseException) -> str | None:
     if isinstance(e, UserError):
         return str(e)
     if isinstance(e, Image.DecompressionBombError):
-        return f"{e}; use a smaller image"
+        return f"{str(e).rstrip('.')}; use a smaller image"
     if isinstance(e, MemoryError):
         return f"not enough memory ({e or 'an array too large'}); ask for smaller sizes"
     if isinstance(e, OSError):

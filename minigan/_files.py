@@ -18,17 +18,23 @@ def write_atomic(path, write) -> Path:
     """Call write(binary_file) on a temporary file beside `path`, flush it to disk, then rename
     it over `path`. On any error the temporary file is removed and `path` is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno and (
+                e.filename is None or Path(e.filename).name.startswith(f".{path.name}.")):
+            # Name the file the caller asked for, not the temporary one.
+            raise type(e)(e.errno, e.strerror, str(path)) from e
         raise
     return path
 

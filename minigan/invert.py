@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="glyphs to invert: .npz from minigan.data extract, a dataset name, or a folder")
     p.add_argument("--out", required=True, type=output_file,
                    help="where to write latents and reconstructions (.npz)")
-    p.add_argument("--preview", default=None, type=image_file, help="PNG of target | reconstruction pairs")
+    p.add_argument("--preview", default=None, type=image_file,
+                   help="PNG of target | reconstruction pairs")
     p.add_argument("--space", choices=SPACES, default="w+",
                    help="w: one code per glyph; w+: one code per style input of each glyph")
     p.add_argument("--shared", action="store_true",

@@ -333,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kimg", type=float_in(0, 1e6, above=True), default=None,
                    help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
                         "with --resume, a larger value extends the run)")
-    p.add_argument("--tick-kimg", type=float_in(0, 1e6, above=True), default=2.0, help="grid, log and checkpoint interval")
+    p.add_argument("--tick-kimg", type=float_in(0, 1e6, above=True), default=2.0,
+                   help="grid, log and checkpoint interval")
     p.add_argument("--lr", type=float_in(0, 1, above=True), default=None,
                    help="Adam learning rate (default: 0.01 for sg2-16-small, else 0.0025)")
     p.add_argument("--r1-gamma", type=float_in(0, 1e4), default=0.2,
@@ -421,8 +422,9 @@ def _check_metrics(metrics: str) -> None:
 def _resumed_options(args, given: set, mc: ModelConfig, tc: TrainConfig) -> list[str]:
     """Apply the options --resume may change to tc; refuse any other that differs from the run."""
     kept = {
-        "data": (absolute_spec(args.data), absolute_spec(tc.data)), "batch": (args.batch, tc.batch),
-        "r1_interval": (args.r1_interval, tc.r1_interval), "augment": (args.augment, tc.augment),
+        "data": (absolute_spec(args.data), absolute_spec(tc.data)),
+        "batch": (args.batch, tc.batch), "r1_interval": (args.r1_interval, tc.r1_interval),
+        "augment": (args.augment, tc.augment),
         "seed": (args.seed, tc.seed), "chars": (args.chars, tc.chars),
         "finetune_g": (args.finetune_g, tc.finetune_g),
         "finetune": (args.finetune and str(Path(args.finetune).resolve()), tc.finetune or None),
@@ -476,9 +478,11 @@ def _trim_outputs(out: Path, step: int) -> None:
 
 
 def run(args, given: set | None = None) -> int:
-    """given: the options the command line set (see minigan._cli.given_options); --resume
-    compares them with the run's own."""
-    given = set(vars(args)) if given is None else given
+    """given: the options the command line set (see minigan._cli.given_options), which --resume
+    compares with the run's own; by default, those that differ from their defaults."""
+    if given is None:
+        given = {a.dest for a in build_parser()._actions
+                 if getattr(args, a.dest, a.default) != a.default}
     out = Path(args.out)
     ckpt_path = out / "checkpoint.npz"
     if args.resume:
