@@ -1,7 +1,7 @@
 """Bad input through the real command lines: every case ends in a non-zero exit, one clear line
 on stderr, no traceback and no output left behind; legitimate input does what it says.
 
-Each case runs `python -m minigan.<job>` in a subprocess, on tiny files made here.
+Cases run `python -m minigan.<job>` (or its main(argv), see SUBPROCESS) on tiny files made here.
 """
 import importlib
 import json
@@ -321,24 +321,14 @@ CASES = [
 ]
 
 
-# Cases refused while the options are parsed, before any file is read. Each process start costs
-# about 0.7 s of CPU (NumPy and numba imports), so by default these run through the same
-# main(argv) that `python -m` calls, in this process; MINIGAN_TEST_SUBPROCESS=all runs them in
-# subprocesses too. The issue's headline cases always run as real processes.
-PARSE_TIME = {
-    "train-kimg-0", "train-kimg-neg", "train-kimg-nan", "train-batch-0", "train-batch-neg",
-    "train-batch-huge", "train-r1-interval-0", "train-lr-nan", "train-lr-neg", "train-tick-0",
-    "train-seed-neg", "train-batch-word", "train-out-is-file", "train-out-under-file",
-    "generate-cols-0", "generate-mix-rows-0", "generate-n-0", "generate-n-huge",
-    "generate-truncation-nan", "generate-out-txt", "generate-out-dir", "generate-out-under-file",
-    "invert-lr-nan", "invert-lr-0", "invert-steps-0", "invert-limit-0", "invert-out-dir",
-    "invert-preview-under-file",
-    "write-x-height-0", "write-width-0", "write-width-10", "write-width-huge", "write-pull-nan",
-    "write-variation-neg", "write-tune-lr-inf", "write-style-junk", "write-glyphs-out-under-file",
-    "write-out-dir",
-    "evaluate-n-0", "evaluate-writers", "evaluate-out-dir",
-    "data-template-rows-0", "data-template-dpi-0", "data-preview-scale-0"}
-ALWAYS_SUBPROCESS = {"train-kimg-0", "generate-cols-0", "write-width-10", "write-out-dir"}
+# Every case goes through the job's main(argv), the function `python -m minigan.<job>` calls.
+# Starting a process costs about 0.7 s of CPU (the NumPy and numba imports), so by default these
+# cases run as real processes and the rest in this process, where a traceback would fail the
+# test just the same; MINIGAN_TEST_SUBPROCESS=all runs every case as a real process.
+SUBPROCESS = {"train-kimg-0", "train-data-nan", "train-data-bomb", "generate-cols-0",
+              "generate-ckpt-nan", "generate-out-sys", "invert-lr-nan",
+              "invert-glyphs-huge-image", "write-width-10", "write-style-nan", "write-out-dir",
+              "evaluate-ckpt-nan", "data-template-rows-0", "data-info-junk"}
 
 
 def _in_process(job, argv, capsys):
@@ -354,11 +344,10 @@ def test_bad_input_is_one_clear_line(files, case, capsys):
     names = {k: v for k, v in files.items()}
     names["o"] = files["dir"] / "outputs" / name
     argv = [a.format(**names) for a in args.split()]
-    if (name in PARSE_TIME and name not in ALWAYS_SUBPROCESS
-            and os.environ.get("MINIGAN_TEST_SUBPROCESS") != "all"):
-        result = _in_process(job, argv, capsys)
-    else:
+    if name in SUBPROCESS or os.environ.get("MINIGAN_TEST_SUBPROCESS") == "all":
         result = cli(job, *argv)
+    else:
+        result = _in_process(job, argv, capsys)
     assert_clean_failure(result, pattern, outputs=[p.format(**names) for p in outputs])
 
 
