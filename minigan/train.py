@@ -432,10 +432,10 @@ def _resumed_options(args, given: set, mc: ModelConfig, tc: TrainConfig) -> list
         "w_dim": (args.w_dim, mc.w_dim), "conditioning": (args.conditioning, mc.conditioning),
         "writers": (args.writers, mc.num_writers > 0),
     }
-    if "preset" in given:
+    if "preset" in given:        # what --model, --res and --w-dim do not override
         p = preset(args.preset)
-        kept["preset"] = ((p.model, p.res, p.w_dim, p.g_channels),
-                          (mc.model, mc.res, mc.w_dim, mc.g_channels))
+        kept["preset"] = ((p.g_channels, p.d_channels, p.mapping_layers),
+                          (mc.g_channels, mc.d_channels, mc.mapping_layers))
     for name in sorted(given & set(kept)):
         wanted, stored = kept[name]
         if wanted != stored:
