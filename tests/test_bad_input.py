@@ -119,12 +119,12 @@ def files(tmp_path_factory):
     def other_model(arrays, meta):
         meta["config"]["model"]["model"] = "condgan"
 
-    def no_res(arrays, meta):
+    def no_channels(arrays, meta):
         meta["config"]["model"].pop("g_channels")
 
     for name, change in (("nan_ckpt", nan_weights), ("no_weight", no_weight),
                          ("no_model", no_model), ("other_model", other_model),
-                         ("no_channels", no_res)):
+                         ("no_channels", no_channels)):
         f[name] = _rewrite_checkpoint(f["sg2"], d / f"{name}.npz", change)
 
     f["junk"] = d / "junk.npz"
@@ -163,11 +163,6 @@ def files(tmp_path_factory):
     f["a_dir"] = d / "a_dir"
     f["a_dir"].mkdir()
     return f
-
-
-def out(f, name):
-    """A fresh output path for one case."""
-    return f["dir"] / "outputs" / name
 
 
 # (id, job, arguments with {placeholders} from `files`, stderr pattern, outputs to stay absent)
@@ -479,7 +474,7 @@ def test_ctrl_c_in_invert_leaves_nothing_behind(files, tmp_path):
     assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
 
 
-def test_a_bug_keeps_its_traceback(tmp_path):
+def test_a_bug_keeps_its_traceback():
     """Only expected errors become one line: an error inside NumPy is a bug and shows where."""
     from minigan._cli import expected_message
 
