@@ -9,6 +9,8 @@ import functools
 
 import numpy as np
 
+from .errors import UserError
+
 DEFAULT_DTYPE = np.float32
 DEVICES = ("cpu", "cuda")
 
@@ -33,11 +35,15 @@ def cuda_available() -> bool:
     return _cupy() is not None
 
 
+class DeviceUnavailable(UserError, RuntimeError):
+    """The GPU was asked for on a machine or install without one."""
+
+
 def cupy_or_raise():
     """The CuPy module, or a clear error saying why the GPU cannot be used."""
     cp = _cupy()
     if cp is None:
-        raise RuntimeError(
+        raise DeviceUnavailable(
             "device 'cuda' was requested but is not available: install the GPU extra "
             "(pip install 'minigan[gpu]') on a machine with an NVIDIA GPU and driver"
         )

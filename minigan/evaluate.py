@@ -40,9 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli import HelpFormatter
+from ._cli import ArgumentParser, HelpFormatter, int_in, job, output_file
+from ._files import write_atomic
 from .autograd import Tensor, no_grad
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import load_checkpoint
 from .data import GlyphDataset, load
 from .metrics import (at_resolution, classifier_accuracy, fid, kid, load_net, to_glyphs,
                       writer_fidelity)
@@ -284,34 +285,44 @@ def _writer_list(text: str) -> list[int]:
     out = []
     for part in text.split(","):
         lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: write writer ids as 45-54 or 1,5,9") from None
+        if not 0 <= first <= last <= 100000:
+            raise argparse.ArgumentTypeError(f"{part!r}: ids run from 0 up, first <= last")
+        out.extend(range(first, last + 1))
     return out
 
 
+def _output(text: str) -> Path:
+    return Path(output_file(text))
+
+
+@job
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m minigan.evaluate", description=__doc__,
-                                formatter_class=HelpFormatter)
+    p = ArgumentParser(prog="python -m minigan.evaluate", description=__doc__,
+                       formatter_class=HelpFormatter)
     p.add_argument("--ckpt", default=None,
                    help="run folder holding checkpoint.npz (or the file); omit for the floors only")
     p.add_argument("--data", default=None,
                    help="mnist, chars74k, builtin, ... (default: the data the run trained on)")
     p.add_argument("--metrics", default="fid,kid,acc", help=f"comma list of {', '.join(METRICS)}")
-    p.add_argument("--n", type=int, default=10000, help="generated samples (and cap of each real set)")
+    p.add_argument("--n", type=int_in(2, 1000000), default=10000,
+                   help="generated samples (and cap of each real set)")
     p.add_argument("--writers", type=_writer_list, default=None,
                    help="writer ids for the writer metric, e.g. 45-54 (default: the last 10)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the generated samples")
-    p.add_argument("--out", type=Path, default=None, help="JSON report (default: RUN/evaluate.json)")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seeds the generated samples")
+    p.add_argument("--out", type=_output, default=None,
+                   help="JSON report (default: RUN/evaluate.json)")
     args = p.parse_args(argv)
-    try:
-        report = evaluate(args.ckpt, args.data, [m.strip() for m in args.metrics.split(",") if m.strip()],
-                          args.n, args.writers, args.seed)
-    except (FileNotFoundError, ValueError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    report = evaluate(args.ckpt, args.data, [m.strip() for m in args.metrics.split(",") if m.strip()],
+                      args.n, args.writers, args.seed)
     print(format_table(report))
     out = args.out or (Path(args.ckpt) / "evaluate.json" if args.ckpt and Path(args.ckpt).is_dir() else None)
     if out is not None:
-        out.write_text(json.dumps(report, indent=2))
+        text = json.dumps(report, indent=2)
+        write_atomic(out, lambda f: f.write(text.encode()))
         print(f"wrote {out}")
     return 0
 

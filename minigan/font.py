@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli import HelpFormatter
+from ._cli import ArgumentParser, HelpFormatter, float_in, input_source, int_in, job
 from ._files import write_atomic
-from .checkpoint import CheckpointError
 from .errors import UserError
 from .page import check_writable
 from .style import PULL, TUNE_LR
-from .write import GAP, SPACE, Hand, Metrics, _in_range, _scale, compose, prepare
+from .write import GAP, SPACE, Hand, Metrics, _scale, compose, prepare
 from .trace import trace
 
 PRINTABLE = "".join(chr(c) for c in range(33, 127))   # printable ASCII less the space
@@ -142,14 +141,14 @@ def font_glyphs(hand: Hand | None, generate, chars: str, alternates: int, seed: 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m minigan.font", description=__doc__,
-                                formatter_class=HelpFormatter)
-    p.add_argument("--style", default=None,
+    p = ArgumentParser(prog="python -m minigan.font", description=__doc__,
+                       formatter_class=HelpFormatter)
+    p.add_argument("--style", default=None, type=input_source,
                    help="the person's glyphs (.npz from minigan.data extract, or a folder), or "
                         "a fitted style .npz; default: a random style")
     p.add_argument("--out", required=True, help="the font file to write (.ttf)")
     p.add_argument("--name", default="My Hand", help="the font's family name, as menus show it")
-    p.add_argument("--alternates", type=_in_range(int, 1, 6, "--alternates"), default=3,
+    p.add_argument("--alternates", type=int_in(1, 6), default=3,
                    help="versions of every letter and digit, cycled by the calt feature")
     p.add_argument("--skip-missing", action="store_true",
                    help="leave out the characters neither the person wrote nor the model "
@@ -157,47 +156,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generated-only", action="store_true",
                    help="draw every character with the style model, even those the person wrote")
     p.add_argument("--ckpt", default=None, help="content-conditioned style model (default: the shipped one)")
-    p.add_argument("--variation", type=_in_range(float, 0, 2, "--variation"), default=0.15,
+    p.add_argument("--variation", type=float_in(0, 2), default=0.15,
                    help="how much the generated alternates differ (0 = all alike)")
-    p.add_argument("--steps", type=int, default=50, help="steps fitting the style code")
-    p.add_argument("--tune-steps", type=int, default=30,
+    p.add_argument("--steps", type=int_in(0, 100000), default=50, help="steps fitting the style code")
+    p.add_argument("--tune-steps", type=int_in(0, 100000), default=30,
                    help="steps fine-tuning the model towards the person's glyphs after that")
-    p.add_argument("--tune-lr", type=float, default=TUNE_LR, help="Adam's rate for tuning")
-    p.add_argument("--pull", type=float, default=None,
+    p.add_argument("--tune-lr", type=float_in(0, 1, above=True), default=TUNE_LR, help="Adam's rate for tuning")
+    p.add_argument("--pull", type=float_in(0, 1), default=None,
                    help=f"how far to draw the fitted style back towards the average hand, "
                         f"0 to 1 (default: {PULL})")
-    p.add_argument("--seed", type=int, default=0, help="seeds the fitting and the variants")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seeds the fitting and the variants")
     return p
 
 
+@job
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if Path(args.out).suffix.lower() != ".ttf":
+        raise UserError(f"--out {args.out}: a font is written as TrueType; end the name "
+                        f"with .ttf")
+    check_writable(args.out)
+    if not args.name.strip() or not args.name.isprintable() or len(args.name) > 63:
+        raise UserError(f"--name {args.name!r}: give a family name of 1 to 63 printable "
+                        f"characters")
+    chars = PRINTABLE
     try:
-        if Path(args.out).suffix.lower() != ".ttf":
-            raise UserError(f"--out {args.out}: a font is written as TrueType; end the name "
-                            f"with .ttf")
-        check_writable(args.out)
-        if not args.name.strip() or not args.name.isprintable() or len(args.name) > 63:
-            raise UserError(f"--name {args.name!r}: give a family name of 1 to 63 printable "
-                            f"characters")
-        chars = PRINTABLE
-        try:
-            hand, generate = prepare(chars, args.style, ckpt=args.ckpt,
-                                     generated_only=args.generated_only, steps=args.steps,
-                                     tune_steps=args.tune_steps, tune_lr=args.tune_lr,
-                                     pull=args.pull, variation=args.variation, seed=args.seed,
-                                     what="font")
-        except UserError as e:
-            if not args.skip_missing or "cannot" not in str(e):
-                raise
-            hand, generate, chars = _without_missing(args)
-        written = font_glyphs(hand, generate, chars, args.alternates, seed=args.seed)
-        data = build_font(written, chars, args.alternates,
-                          hand.metrics if hand else Metrics(), args.name)
-        write_atomic(args.out, lambda f: f.write(data))
-    except (CheckpointError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        hand, generate = prepare(chars, args.style, ckpt=args.ckpt,
+                                 generated_only=args.generated_only, steps=args.steps,
+                                 tune_steps=args.tune_steps, tune_lr=args.tune_lr,
+                                 pull=args.pull, variation=args.variation, seed=args.seed,
+                                 what="font")
+    except UserError as e:
+        if not args.skip_missing or "cannot" not in str(e):
+            raise
+        hand, generate, chars = _without_missing(args)
+    written = font_glyphs(hand, generate, chars, args.alternates, seed=args.seed)
+    data = build_font(written, chars, args.alternates,
+                      hand.metrics if hand else Metrics(), args.name)
+    write_atomic(args.out, lambda f: f.write(data))
     own = len({w.char for w in written if w.own})
     left_out = "".join(c for c in PRINTABLE if c not in chars)
     print(f"wrote {args.out}: {len(chars) + 1} characters ({own} in the person's own hand), "

@@ -17,9 +17,10 @@ import numpy as np
 from PIL import Image
 
 from . import ops
-from ._cli import HelpFormatter
+from ._cli import ArgumentParser, HelpFormatter, float_in, image_file, int_in, job
 from .autograd import Tensor, no_grad
 from .checkpoint import CheckpointError, load_checkpoint
+from .errors import UserError
 from .images import image_grid, save_atomic
 from .models import ModelConfig, build_models
 
@@ -32,9 +33,7 @@ def run_checkpoint(path) -> Path:
 
 def generator_from_checkpoint(ckpt, ema: bool = True, device: str = "cpu"):
     """(generator in eval mode, its ModelConfig) from a loaded Checkpoint."""
-    if "model" not in ckpt.config:
-        raise CheckpointError("the checkpoint holds no model configuration")
-    cfg = ModelConfig.from_dict(ckpt.config["model"])
+    cfg = model_config(ckpt)
     G, _ = build_models(cfg)
     if ckpt.config.get("train", {}).get("finetune"):
         # A fine-tuning run added one writer row to its base model (see minigan.train).
@@ -46,6 +45,19 @@ def generator_from_checkpoint(ckpt, ema: bool = True, device: str = "cpu"):
     return G, cfg
 
 
+def model_config(ckpt) -> ModelConfig:
+    """The checkpoint's ModelConfig; a missing or damaged one raises CheckpointError."""
+    where = ckpt.path or "the checkpoint"
+    if not isinstance(ckpt.config.get("model"), dict):
+        raise CheckpointError(f"{where} holds no model configuration")
+    try:
+        cfg = ModelConfig.from_dict(ckpt.config["model"])
+        cfg.check_classes()
+    except (TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{where}: damaged model configuration ({e})") from None
+    return cfg
+
+
 def load_generator(path, ema: bool = True, device: str = "cpu"):
     """(generator, config) from a checkpoint file or a run folder holding checkpoint.npz."""
     return generator_from_checkpoint(load_checkpoint(run_checkpoint(path)), ema, device)
@@ -55,13 +67,14 @@ def labels_for(cfg: ModelConfig, chars: str, n: int) -> np.ndarray | None:
     """Class indices for the characters `chars`, cycled to n (None for unconditional models)."""
     if not cfg.num_classes:
         if chars:
-            raise ValueError("this model is unconditional: it cannot be asked for characters")
+            raise UserError("--chars: this model is unconditional; it cannot be asked for "
+                            "characters (leave --chars out)")
         return None
     charset = cfg.charset or "".join(map(chr, range(cfg.num_classes)))
     chars = chars or charset
     unknown = sorted(set(chars) - set(charset))
     if unknown:
-        raise ValueError(f"the model cannot draw {''.join(unknown)!r}; it knows {charset!r}")
+        raise UserError(f"the model cannot draw {''.join(unknown)!r}; it knows {charset!r}")
     picks = [charset.index(c) for c in chars]
     return np.array([picks[i % len(picks)] for i in range(n)], dtype=np.int64)
 
@@ -88,7 +101,7 @@ def mix_ws(ws_rows: Tensor, ws_cols: Tensor, crossover: int) -> Tensor:
     r, layers, d = ws_rows.shape
     c = ws_cols.shape[0]
     if not 0 <= crossover <= layers:
-        raise ValueError(f"crossover must be in [0, {layers}], got {crossover}")
+        raise UserError(f"--crossover must be in [0, {layers}] for this model, got {crossover}")
     rows = ops.broadcast_to(ws_rows.reshape(r, 1, layers, d), (r, c, layers, d))
     cols = ops.broadcast_to(ws_cols.reshape(1, c, layers, d), (r, c, layers, d))
     mixed = ops.concat([rows[:, :, :crossover], cols[:, :, crossover:]], axis=2)
@@ -100,7 +113,8 @@ def mixing_grid(G, cfg: ModelConfig, rows: int = 5, cols: int = 5, crossover: in
                 char: str = "", truncation: float = 0.7, seed: int = 0) -> Image.Image:
     """The study's grid: sources along the top and the left, their mixes inside."""
     if cfg.model == "condgan":
-        raise ValueError("style mixing needs a StyleGAN or StyleGAN2 checkpoint")
+        raise UserError("--mix: style mixing needs a StyleGAN or StyleGAN2 checkpoint, not a "
+                        "CondGAN")
     rng = np.random.default_rng(seed)
     label = labels_for(cfg, char[:1], 1)
 
@@ -123,48 +137,45 @@ def mixing_grid(G, cfg: ModelConfig, rows: int = 5, cols: int = 5, crossover: in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m minigan.generate", description=__doc__,
-                                formatter_class=HelpFormatter)
+    p = ArgumentParser(prog="python -m minigan.generate", description=__doc__,
+                       formatter_class=HelpFormatter)
     p.add_argument("--ckpt", required=True, help="run folder or checkpoint.npz from minigan.train")
-    p.add_argument("--out", required=True, help="PNG to write")
-    p.add_argument("--n", type=int, default=64, help="how many glyphs")
+    p.add_argument("--out", required=True, type=image_file, help="PNG to write")
+    p.add_argument("--n", type=int_in(1, 10000), default=64, help="how many glyphs")
     p.add_argument("--chars", default="", help="characters to draw, cycled (default: all it knows)")
-    p.add_argument("--truncation", type=float, default=1.0, help="psi: 1 = no truncation, 0.7 = safer")
-    p.add_argument("--seed", type=int, default=0, help="seeds the latents and the noise")
-    p.add_argument("--cols", type=int, default=8, help="glyphs per row of the grid")
+    p.add_argument("--truncation", type=float_in(-4, 4), default=1.0,
+                   help="psi: 1 = no truncation, 0.7 = safer")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seeds the latents and the noise")
+    p.add_argument("--cols", type=int_in(1, 1000), default=8, help="glyphs per row of the grid")
     p.add_argument("--mix", action="store_true", help="draw a style-mixing grid instead")
-    p.add_argument("--crossover", type=int, default=2, help="first style input taken from the column")
-    p.add_argument("--rows", type=int, default=5, help="--mix: row and column sources")
+    p.add_argument("--crossover", type=int_in(0), default=2,
+                   help="first style input taken from the column")
+    p.add_argument("--rows", type=int_in(1, 100), default=5, help="--mix: row and column sources")
     p.add_argument("--writer", type=int, default=None,
                    help="CondGAN with writer rows: draw every glyph by this writer (-1: the "
                         "last row, e.g. the one a --finetune run added); default: at random")
     return p
 
 
+@job
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        G, cfg = load_generator(args.ckpt)
-        if args.mix:
-            picture = mixing_grid(G, cfg, args.rows, args.rows, args.crossover, args.chars,
-                                  args.truncation, args.seed)
-        else:
-            if args.n < 1:
-                raise ValueError("--n must be at least 1")
-            writers = None
-            if args.writer is not None:
-                if cfg.model != "condgan" or not cfg.num_writers:
-                    raise ValueError("--writer needs a CondGAN trained with --writers")
-                if not -cfg.num_writers <= args.writer < cfg.num_writers:
-                    raise ValueError(f"--writer {args.writer}: the model has {cfg.num_writers} "
-                                     f"writers (0..{cfg.num_writers - 1}, or -1 for the last)")
-                writers = np.full(args.n, args.writer % cfg.num_writers)
-            picture = image_grid(sample(G, cfg, args.n, args.chars, args.truncation, args.seed,
-                                        writers=writers), cols=args.cols, scale=3)
-        save_atomic(picture, args.out)
-    except (CheckpointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    G, cfg = load_generator(args.ckpt)
+    if args.mix:
+        picture = mixing_grid(G, cfg, args.rows, args.rows, args.crossover, args.chars,
+                              args.truncation, args.seed)
+    else:
+        writers = None
+        if args.writer is not None:
+            if cfg.model != "condgan" or not cfg.num_writers:
+                raise UserError("--writer needs a CondGAN trained with --writers")
+            if not -cfg.num_writers <= args.writer < cfg.num_writers:
+                raise UserError(f"--writer {args.writer}: the model has {cfg.num_writers} "
+                                f"writers (0..{cfg.num_writers - 1}, or -1 for the last)")
+            writers = np.full(args.n, args.writer % cfg.num_writers)
+        picture = image_grid(sample(G, cfg, args.n, args.chars, args.truncation, args.seed,
+                                    writers=writers), cols=args.cols, scale=3)
+    save_atomic(picture, args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from . import ops
-from ._cli import HelpFormatter
+from ._cli import ArgumentParser, HelpFormatter, float_in, image_file, int_in, job, output_file
+from ._files import write_atomic
 from .autograd import Tensor, no_grad
-from .checkpoint import CheckpointError
+from .errors import UserError
 from .images import image_grid, save_atomic
 from .models import ModelConfig
 from .nn import Parameter
@@ -96,7 +97,7 @@ def invert(G, cfg: ModelConfig, targets: np.ndarray, labels=None, space: str = "
     if space not in SPACES:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     if cfg.model == "condgan":
-        raise ValueError("inversion needs a StyleGAN or StyleGAN2 model; a CondGAN has no "
+        raise UserError("inversion needs a StyleGAN or StyleGAN2 model; a CondGAN has no "
                          "latent space to project into (its writers are one-hot rows)")
     targets = np.asarray(targets, dtype=np.float32)
     if targets.ndim != 4 or targets.shape[1:] != (1, cfg.res, cfg.res):
@@ -119,7 +120,7 @@ def invert(G, cfg: ModelConfig, targets: np.ndarray, labels=None, space: str = "
     if optimize_noise:
         for layer in layers:
             r = layer.noise_const.shape[-1]
-            noise = Parameter(rng.standard_normal((n, 1, r, r)))
+            noise = Parameter(rng.standard_normal((n, 1, r, r)).astype(np.float32))
             layer.override = noise
             noises.append(noise)
         params += noises
@@ -178,24 +179,26 @@ def preview(targets: np.ndarray, images: np.ndarray, path, per_row: int = 8) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m minigan.invert", description=__doc__,
-                                formatter_class=HelpFormatter)
+    p = ArgumentParser(prog="python -m minigan.invert", description=__doc__,
+                       formatter_class=HelpFormatter)
     p.add_argument("--ckpt", required=True, help="run folder or checkpoint.npz of a style model")
     p.add_argument("--glyphs", required=True,
                    help="glyphs to invert: .npz from minigan.data extract, a dataset name, or a folder")
-    p.add_argument("--out", required=True, help="where to write latents and reconstructions (.npz)")
-    p.add_argument("--preview", default=None, help="PNG of target | reconstruction pairs")
+    p.add_argument("--out", required=True, type=output_file,
+                   help="where to write latents and reconstructions (.npz)")
+    p.add_argument("--preview", default=None, type=image_file,
+                   help="PNG of target | reconstruction pairs")
     p.add_argument("--space", choices=SPACES, default="w+",
                    help="w: one code per glyph; w+: one code per style input of each glyph")
     p.add_argument("--shared", action="store_true",
                    help="one style code for all glyphs (a writer's style) instead of one per glyph")
     p.add_argument("--writer", type=int, default=None, help="keep only this writer id's glyphs")
-    p.add_argument("--limit", type=int, default=64, help="invert at most this many glyphs")
-    p.add_argument("--steps", type=int, default=300, help="optimisation steps")
-    p.add_argument("--lr", type=float, default=0.1,
+    p.add_argument("--limit", type=int_in(1, 100000), default=64, help="invert at most this many glyphs")
+    p.add_argument("--steps", type=int_in(1, 100000), default=300, help="optimisation steps")
+    p.add_argument("--lr", type=float_in(0, 10, above=True), default=0.1,
                    help="peak learning rate (ramped up, then annealed)")
     p.add_argument("--no-noise", action="store_true", help="do not optimise noise maps")
-    p.add_argument("--seed", type=int, default=0, help="seeds the latent noise")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seeds the latent noise")
     return p
 
 
@@ -206,39 +209,40 @@ def load_targets(source: str, cfg: ModelConfig, writer=None, limit=None):
     ds = load(source)
     if writer is not None:
         if ds.writers is None:
-            raise ValueError(f"{source} has no writer ids")
+            raise UserError(f"--writer: {source} has no writer ids")
         ds = ds.subset(ds.writers == writer)
     if limit:
         ds = ds.subset(np.arange(min(limit, len(ds))))
     if len(ds) == 0:
-        raise ValueError(f"no glyphs to invert in {source}")
+        raise UserError(f"{source}: no glyphs to invert (check --writer)")
     chars = [ds.charset[i] for i in ds.labels]
     labels = None
     if cfg.num_classes:
         unknown = sorted(set(chars) - set(cfg.charset))
         if unknown:
-            raise ValueError(f"the model does not know the characters {''.join(unknown)!r}")
+            raise UserError(f"{source}: the model does not know the characters "
+                            f"{''.join(unknown)!r}")
         labels = np.array([cfg.charset.index(c) for c in chars], dtype=np.int64)
     return ds.as_float(cfg.res) * 2.0 - 1.0, labels, "".join(chars)
 
 
+@job
 def main(argv=None) -> int:
     from .generate import load_generator
 
     args = build_parser().parse_args(argv)
-    try:
-        G, cfg = load_generator(args.ckpt)
-        targets, labels, chars = load_targets(args.glyphs, cfg, args.writer, args.limit)
-        result = invert(G, cfg, targets, labels, space=args.space, shared=args.shared,
-                        steps=args.steps, lr=args.lr, optimize_noise=not args.no_noise,
-                        seed=args.seed, log=print)
-    except (CheckpointError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    G, cfg = load_generator(args.ckpt)
+    targets, labels, chars = load_targets(args.glyphs, cfg, args.writer, args.limit)
+    result = invert(G, cfg, targets, labels, space=args.space, shared=args.shared,
+                    steps=args.steps, lr=args.lr, optimize_noise=not args.no_noise,
+                    seed=args.seed, log=print)
+    if not (np.isfinite(result.ws).all() and np.isfinite(result.mse).all()):
+        raise UserError(f"the inversion diverged (its loss became NaN or inf) with --lr "
+                        f"{args.lr:g}; try a lower --lr")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, ws=result.ws, images=result.images, mse=result.mse, chars=np.array(chars),
-             space=np.array(result.space), shared=np.array(args.shared))
+    write_atomic(out, lambda f: np.savez(f, ws=result.ws, images=result.images, mse=result.mse,
+                                         chars=np.array(chars), space=np.array(result.space),
+                                         shared=np.array(args.shared)))
     print(f"mean reconstruction MSE {result.mse.mean():.5f} (pixels in [0, 1]) over "
           f"{len(result.mse)} glyphs; latents in {out}")
     if args.preview:

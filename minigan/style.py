@@ -16,7 +16,9 @@ import numpy as np
 
 from . import ops
 from .autograd import Tensor, no_grad
+from ._files import read_npz, write_atomic
 from .backend import get_array_module as xp_of, to_numpy
+from .errors import UserError
 from .invert import invert, w_statistics
 from .models import ModelConfig
 from .optim import Adam
@@ -36,6 +38,11 @@ class Style:
 
     def __post_init__(self):
         check_pull(self.pull)
+        arrays = {"ws": self.ws, "w_avg": self.w_avg, **self.tuned}
+        bad = [k for k, v in arrays.items() if v is not None and not np.isfinite(v).all()]
+        if bad or not np.isfinite(self.w_spread):
+            raise UserError(f"the style's {', '.join(bad or ['w_spread'])} hold NaN or inf: it "
+                            f"would draw blank pages; fit the style again")
         if self.pull and self.w_avg is None:
             raise ValueError("a style with a pull needs the model's average w (w_avg)")
         if self.w_avg is not None and np.shape(self.w_avg) != np.shape(self.ws)[-1:]:
@@ -56,22 +63,27 @@ class Style:
         extra = {} if self.ink is None else {"ink": np.float64(self.ink)}
         if self.w_avg is not None:
             extra.update(w_avg=self.w_avg, pull=np.float64(self.pull))
-        np.savez(path, ws=self.ws, w_spread=np.float32(self.w_spread),
-                 fitted_on=np.array(self.fitted_on), **extra,
-                 **{_TUNED + name: value for name, value in self.tuned.items()})
-        return path
+        arrays = {"ws": self.ws, "w_spread": np.float32(self.w_spread),
+                  "fitted_on": np.array(self.fitted_on), **extra,
+                  **{_TUNED + name: value for name, value in self.tuned.items()}}
+        return write_atomic(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, path) -> "Style":
-        with np.load(path, allow_pickle=False) as z:
-            if "ws" not in z.files:
-                raise ValueError(f"{path} is not a fitted style (it has no 'ws' array)")
-            tuned = {k[len(_TUNED):]: z[k] for k in z.files if k.startswith(_TUNED)}
+        z = read_npz(path, "style")
+        if "ws" not in z:
+            raise UserError(f"{path} is not a fitted style (it has no 'ws' array)")
+        tuned = {k[len(_TUNED):]: v for k, v in z.items() if k.startswith(_TUNED)}
+        try:
             return cls(ws=z["ws"].astype(np.float32), w_spread=float(z["w_spread"]),
                        fitted_on=str(z["fitted_on"]), tuned=tuned,
-                       ink=float(z["ink"]) if "ink" in z.files else None,
-                       w_avg=z["w_avg"].astype(np.float32) if "w_avg" in z.files else None,
-                       pull=float(z["pull"]) if "pull" in z.files else 0.0)
+                       ink=float(z["ink"]) if "ink" in z else None,
+                       w_avg=z["w_avg"].astype(np.float32) if "w_avg" in z else None,
+                       pull=float(z["pull"]) if "pull" in z else 0.0)
+        except UserError as e:
+            raise UserError(f"{path}: {e}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(f"{path}: damaged style ({type(e).__name__}: {e})") from None
 
 
 def check_pull(pull: float) -> None:

@@ -20,11 +20,15 @@ import numpy as np
 from PIL import Image
 
 from . import distributed, ops
-from ._cli import HelpFormatter
+from ._cli import (ArgumentParser, HelpFormatter, Interrupted, exit_code, float_in,
+                   given_options, int_in, job, output_folder)
+from ._files import remove_stale_temporaries, write_atomic
 from .augment import augment, parse_policy
 from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_spec as load_dataset
+from .data.spec import absolute_spec
+from .errors import UserError
 from .images import image_grid, save_atomic, save_gif
 from .models import PRESETS, ModelConfig, add_writer, build_models, preset, preset_name
 from .optim import Adam, ema_update
@@ -311,7 +315,7 @@ def model_config_from_args(args, num_classes: int, num_writers: int, charset: st
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m minigan.train",
         description="Train a handwriting GAN. With no arguments: a small content-conditioned\n"
                     "StyleGAN2 on the built-in writers, a few minutes on a laptop CPU.",
@@ -332,26 +336,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conditioning", choices=["none", "embed", "content"], default=None,
                    help="style models: how the character is given (default: the preset's)")
     p.add_argument("--writers", action="store_true", help="CondGAN: condition on writer ids too")
-    p.add_argument("--batch", type=int, default=32,
+    p.add_argument("--batch", type=int_in(1, 4096), default=32,
                    help="images per step (under mpiexec: in all, split over the workers; "
                         "see docs/distributed.md)")
-    p.add_argument("--kimg", type=float, default=None,
+    p.add_argument("--kimg", type=float_in(0, 1e6, above=True), default=None,
                    help=f"train until this many thousand real images (default {TrainConfig.kimg:g}; "
                         "with --resume, a larger value extends the run)")
-    p.add_argument("--tick-kimg", type=float, default=2.0, help="grid, log and checkpoint interval")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--tick-kimg", type=float_in(0, 1e6, above=True), default=2.0,
+                   help="grid, log and checkpoint interval")
+    p.add_argument("--lr", type=float_in(0, 1, above=True), default=None,
                    help="Adam learning rate (default: 0.01 for the -small presets, else 0.0025)")
-    p.add_argument("--r1-gamma", type=float, default=0.2,
+    p.add_argument("--r1-gamma", type=float_in(0, 1e4), default=0.2,
                    help="weight of the R1 penalty on D's gradient at real images (0: off)")
-    p.add_argument("--r1-interval", type=int, default=16,
+    p.add_argument("--r1-interval", type=int_in(1, 10000), default=16,
                    help="apply R1 every this many steps (lazy regularisation)")
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
     p.add_argument("--metrics", default="", help="fid,kid: measure G_ema at every tick "
                    "(shipped classifier features, --metrics-n samples against real training glyphs)")
-    p.add_argument("--metrics-n", type=int, default=1000,
+    p.add_argument("--metrics-n", type=int_in(2, 100000), default=1000,
                    help="generated and real glyphs per --metrics measurement")
-    p.add_argument("--out", default="runs/default", help="run folder (checkpoint, grids, logs)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--out", type=output_folder, default="runs/default",
+                   help="run folder (checkpoint, grids, logs)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out; it may change " + RESUMABLE_TEXT + ", and "
+                        "refuses other options that differ from the run's")
     p.add_argument("--finetune", default=None, metavar="BASE_RUN",
                    help="pretrain-then-fine-tune: teach the writer-conditioned CondGAN in "
                         "BASE_RUN one new writer, whose glyphs are --data (e.g. the output of "
@@ -360,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-g", choices=["writer", "all"], default="writer",
                    help="when fine-tuning, what G trains: only the new writer's row, or all "
                         "its weights (D always trains)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=int_in(0, 2 ** 32 - 1), default=0,
                    help="seeds the weights, the batches and the latents (same seed, same run)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda runs on the GPU through CuPy (pip install minigan[gpu])")
@@ -374,7 +382,7 @@ def finetune_trainer(args) -> Trainer:
     try:
         base = load_checkpoint(run_checkpoint(args.finetune))
     except CheckpointError as e:
-        raise ValueError(f"--finetune: {e}") from None
+        raise UserError(f"--finetune: {e}") from None
     if "model" not in base.config:
         raise ValueError(f"--finetune: {args.finetune} holds no model configuration")
     mc = ModelConfig.from_dict(base.config["model"])
@@ -385,13 +393,14 @@ def finetune_trainer(args) -> Trainer:
     if base_tc.finetune:
         raise ValueError(f"{args.finetune} is itself a fine-tuning run; fine-tune from its "
                          f"base, {base_tc.finetune}")
-    tc = TrainConfig(data=args.data, batch=args.batch,
+    tc = TrainConfig(data=absolute_spec(args.data), batch=args.batch,
                      kimg=args.kimg if args.kimg is not None else FINETUNE_KIMG,
                      tick_kimg=args.tick_kimg,
                      lr=args.lr if args.lr is not None else base_tc.lr,
                      r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
                      augment=args.augment if args.augment else FINETUNE_AUGMENT,
-                     seed=args.seed, device=args.device, finetune=str(args.finetune),
+                     seed=args.seed, device=args.device,
+                     finetune=str(Path(args.finetune).resolve()),
                      finetune_g=args.finetune_g)
     parse_policy(tc.augment)
     return Trainer(mc, tc, prepare_data(tc, mc.res, base=mc), base=base)
@@ -402,25 +411,113 @@ def _log(msg: str) -> None:
         print(msg, flush=True)
 
 
-def run(args) -> int:
+def _error(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr, flush=True)
+
+
+# What --resume may change (TrainConfig field -> option); any other option given with --resume
+# must match the run's own value.
+RESUMABLE = {"kimg": "--kimg", "lr": "--lr", "tick_kimg": "--tick-kimg",
+             "r1_gamma": "--r1-gamma", "metrics": "--metrics", "metrics_n": "--metrics-n",
+             "device": "--device"}
+RESUMABLE_TEXT = ", ".join(RESUMABLE.values())
+
+
+def _check_metrics(metrics: str) -> None:
+    unknown = sorted(set(m for m in metrics.split(",") if m) - {"fid", "kid"})
+    if unknown:
+        raise UserError(f"--metrics: unknown {unknown}; choose from fid, kid")
+
+
+def _resumed_options(args, given: set, mc: ModelConfig, tc: TrainConfig) -> list[str]:
+    """Apply the options --resume may change to tc; refuse any other that differs from the run."""
+    kept = {
+        "data": (absolute_spec(args.data), absolute_spec(tc.data)),
+        "batch": (args.batch, tc.batch), "r1_interval": (args.r1_interval, tc.r1_interval),
+        "augment": (args.augment, tc.augment),
+        "seed": (args.seed, tc.seed), "chars": (args.chars, tc.chars),
+        "finetune_g": (args.finetune_g, tc.finetune_g),
+        "finetune": (args.finetune and str(Path(args.finetune).resolve()), tc.finetune or None),
+        "model": (args.model, mc.model), "res": (args.res, mc.res),
+        "w_dim": (args.w_dim, mc.w_dim), "conditioning": (args.conditioning, mc.conditioning),
+        "writers": (args.writers, mc.num_writers > 0),
+    }
+    if "preset" in given:        # what --model, --res and --w-dim do not override
+        p = preset(args.preset)
+        kept["preset"] = ((p.g_channels, p.d_channels, p.mapping_layers),
+                          (mc.g_channels, mc.d_channels, mc.mapping_layers))
+    for name in sorted(given & set(kept)):
+        wanted, stored = kept[name]
+        if wanted != stored:
+            option = "--" + name.replace("_", "-")
+            shown = stored if name != "preset" else "another architecture"
+            raise UserError(f"{option}: a resumed run keeps its own value ({shown}); --resume may "
+                            f"change only {RESUMABLE_TEXT}. Drop {option}, or train into a new "
+                            f"--out")
+    changed = []
+    for field_name, option in RESUMABLE.items():
+        value = getattr(args, field_name)
+        if field_name in given and value != getattr(tc, field_name):
+            setattr(tc, field_name, value)
+            changed.append(f"{option} {value}")
+    _check_metrics(tc.metrics)
+    return changed
+
+
+def _trim_outputs(out: Path, step: int) -> None:
+    """Make the run folder agree with the checkpoint at `step` (0: a new run): log records and
+    grids from later steps (written before a kill, or by an older run) and temporary files left
+    by a killed write are removed, so nothing is repeated or mixed in."""
+    log = out / "metrics.jsonl"
+    if log.exists():
+        kept = []
+        for line in log.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue                    # a line cut short by a kill
+        write_atomic(log, lambda f: f.write("".join(kept).encode()))
+    for grid in (out / "grids").glob("grid_*.png"):
+        if not grid.stem[5:].isdigit() or int(grid.stem[5:]) > step:
+            grid.unlink()
+    remove_stale_temporaries(out, ["checkpoint.npz", "metrics.jsonl", "samples.png",
+                                   "progress.gif"])
+    for tmp in (out / "grids").glob(".grid_*.png.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def run(args, given: set | None = None) -> int:
+    """given: the options the command line set (see minigan._cli.given_options), which --resume
+    compares with the run's own; by default, those that differ from their defaults."""
+    if given is None:
+        given = {a.dest for a in build_parser()._actions
+                 if getattr(args, a.dest, a.default) != a.default}
     out = Path(args.out)
     ckpt_path = out / "checkpoint.npz"
     if args.resume:
         try:
             ckpt = load_checkpoint(ckpt_path)
         except CheckpointError as e:
-            _log(f"error: cannot resume: {e}")
-            return 2
-        mc = ModelConfig.from_dict(ckpt.config["model"])
+            raise UserError(f"cannot resume: {e}") from None
+        from .generate import model_config
+
+        mc = model_config(ckpt)
+        if not isinstance(ckpt.config.get("train"), dict):
+            raise UserError(f"cannot resume: {ckpt_path} holds no training configuration")
         tc = TrainConfig.from_dict(ckpt.config["train"])
-        tc.kimg = args.kimg if args.kimg is not None else tc.kimg   # --kimg extends a run
+        changed = _resumed_options(args, given, mc, tc)
         data = prepare_data(tc, mc.res, base=mc if tc.finetune else None)
         trainer = Trainer(mc, tc, data)
         trainer.restore(ckpt)
-        _log(f"resumed {ckpt_path} at step {trainer.step_index}")
+        ratio = tc.r1_interval / (tc.r1_interval + 1)
+        for opt, lr in ((trainer.opt_G, tc.lr), (trainer.opt_D, tc.lr * ratio)):
+            for group in opt.param_groups:   # a changed --lr replaces the saved one
+                group["lr"] = lr
+        _log(f"resumed {ckpt_path} at step {trainer.step_index}"
+             + (f" with {', '.join(changed)}" if changed else ""))
     elif ckpt_path.exists():
-        _log(f"error: {ckpt_path} exists; pass --resume to continue it or choose another --out")
-        return 2
+        raise UserError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
     elif args.finetune:
         trainer = finetune_trainer(args)
         tc, mc = trainer.tc, trainer.mc
@@ -429,7 +526,7 @@ def run(args) -> int:
              f"new writer {trainer.new_writer}; G trains {tc.finetune_g!r}, augment "
              f"{tc.augment or 'none'}")
     else:
-        tc = TrainConfig(data=args.data, batch=args.batch,
+        tc = TrainConfig(data=absolute_spec(args.data), batch=args.batch,
                          kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
                          tick_kimg=args.tick_kimg,
                          lr=args.lr if args.lr is not None else PRESET_LR.get(preset_name(args.preset), 0.0025),
@@ -438,9 +535,7 @@ def run(args) -> int:
                          device=args.device, chars=args.chars, metrics=args.metrics,
                          metrics_n=args.metrics_n)
         parse_policy(tc.augment)
-        unknown = sorted(set(m for m in tc.metrics.split(",") if m) - {"fid", "kid"})
-        if unknown:
-            raise ValueError(f"--metrics: unknown {unknown}; choose from fid, kid")
+        _check_metrics(tc.metrics)
         mc0 = preset(args.preset)
         data = prepare_data(tc, args.res or mc0.res)
         images, labels, writers, charset = data
@@ -455,21 +550,28 @@ def run(args) -> int:
              f"G {trainer.G.num_parameters():,} / D {trainer.D.num_parameters():,} parameters")
     distributed.check_replicas(trainer)
     root = trainer.comm.is_root               # rank 0 alone writes checkpoints, grids and logs
+    saved_step = trainer.step_index if args.resume else None
     if root:
         out.mkdir(parents=True, exist_ok=True)
         (out / "grids").mkdir(exist_ok=True)
+        _trim_outputs(out, trainer.step_index if args.resume else 0)
     total_steps = math.ceil(tc.kimg * 1000 / tc.batch)
     tick_steps = max(1, round(tc.tick_kimg * 1000 / tc.batch))
+    if trainer.step_index >= total_steps:
+        _log(f"nothing to do: the run is at step {trainer.step_index}, and --kimg {tc.kimg:g} "
+             f"ends at step {total_steps}; pass a larger --kimg to train on")
+        return 0
 
-    stop = {"now": False}
+    stop = {"now": 0}   # the signal that asked to stop
 
     def interrupt(signum, frame):
         if stop["now"]:
-            raise KeyboardInterrupt
-        stop["now"] = True
-        _log("interrupted: finishing this step, then checkpointing (Ctrl-C again to abort)")
+            raise Interrupted(signum)
+        stop["now"] = signum
+        _log(f"{signal.Signals(signum).name}: finishing this step, then checkpointing "
+             f"(Ctrl-C again to abort)")
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     start, start_step = time.perf_counter(), trainer.step_index
     recent = []
     stopping = False
@@ -478,8 +580,9 @@ def run(args) -> int:
             try:
                 stats = trainer.step()
             except TrainingDiverged as e:
-                _log(f"error: training diverged at {e}; the last good checkpoint "
-                     f"({ckpt_path}, step {load_checkpoint(ckpt_path).step if ckpt_path.exists() else 'none'}) is kept")
+                kept = f"step {saved_step}" if saved_step is not None else "none yet"
+                _error(f"training diverged at {e}; the last good checkpoint ({ckpt_path}, "
+                       f"{kept}) is kept; resume it with a lower --lr")
                 return 3
             recent.append(stats)
             done = trainer.step_index
@@ -506,14 +609,21 @@ def run(args) -> int:
                 frames = [Image.open(p).convert("L") for p in sorted((out / "grids").glob("grid_*.png"))]
                 save_gif(frames, out / "progress.gif")
                 trainer.save(ckpt_path)
+                saved_step = done
                 losses = "  ".join(f"{k} {v:.4f}" for k, v in mean.items())
                 _log(f"kimg {kimg:7.2f}/{tc.kimg:g}  step {done}/{total_steps}  {rate:.2f} it/s  "
                      f"ETA {eta / 60:.1f} min  {losses}")
+    except KeyboardInterrupt as e:
+        kept = f"{ckpt_path} keeps step {saved_step}" if saved_step is not None else \
+            "no checkpoint was written yet"
+        _error(f"aborted at step {trainer.step_index} without checkpointing; {kept}")
+        return exit_code(e)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if stop["now"] or stopping:
         _log(f"stopped at step {trainer.step_index}; resume with --resume --out {out}")
-        return 130
+        return 128 + (stop["now"] or signal.SIGINT)    # a worker stopped by another: as Ctrl-C
     _log(next_steps(out))
     return 0
 
@@ -531,13 +641,14 @@ def next_steps(out: Path) -> str:
             f"Your own hand: README.md, \"Use your own handwriting\".")
 
 
-def main(argv=None) -> int:
+@job
+def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        code = run(args)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        code = 2
+    return run(args, given_options(build_parser, argv))
+
+
+def main(argv=None) -> int:
+    code = _main(argv)
     if code == 2:
         distributed.abort(code)     # other workers may be waiting on this one
     return code

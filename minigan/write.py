@@ -34,8 +34,9 @@ import numpy as np
 from PIL import Image
 
 from . import page as pages
-from ._cli import HelpFormatter
-from .checkpoint import CheckpointError
+from ._cli import (ArgumentParser, HelpFormatter, float_in, input_source, int_in, job,
+                   output_file)
+from ._files import write_atomic
 from .data import despeckle, normalize_glyph
 from .errors import UserError
 from .images import to_uint8
@@ -519,27 +520,14 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
 
 # ----- command line -------------------------------------------------------------------------
 
-def _in_range(kind, low, high, what):
-    """An argparse type: a number from low to high, or a clear message naming the range."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if not (low <= value <= high):
-            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high}, got {text}")
-        return value
-    return parse
-
-
 PDF_X_HEIGHT = 13     # CSS pixels: 3.4 mm, the x-height of a pen on paper
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m minigan.write", description=__doc__,
-                                formatter_class=HelpFormatter)
+    p = ArgumentParser(prog="python -m minigan.write", description=__doc__,
+                       formatter_class=HelpFormatter)
     p.add_argument("text", help="what to write; \\n starts a new line")
-    p.add_argument("--style", default=None,
+    p.add_argument("--style", default=None, type=input_source,
                    help="the person's glyphs (.npz from minigan.data extract, dataset, folder) "
                         "or a fitted style .npz; default: a random style")
     p.add_argument("--out", required=True,
@@ -549,40 +537,40 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw every character with the style model, even those the person "
                         "wrote (to compare with their own glyphs)")
     p.add_argument("--ckpt", default=None, help="content-conditioned style model (default: the shipped one)")
-    p.add_argument("--glyphs-out", default=None, help="also save each glyph as 28x28 uint8 (images, chars)")
-    p.add_argument("--save-style", default=None, help="save the fitted style here to reuse it")
-    p.add_argument("--x-height", type=_in_range(float, 4, 400, "--x-height"), default=None,
+    p.add_argument("--glyphs-out", default=None, type=output_file, help="also save each glyph as 28x28 uint8 (images, chars)")
+    p.add_argument("--save-style", default=None, type=output_file, help="save the fitted style here to reuse it")
+    p.add_argument("--x-height", type=float_in(4, 400), default=None,
                    help=f"height of an x in CSS pixels (96 to the inch) (default: 24 for PNG "
                         f"and SVG, {PDF_X_HEIGHT} (3.4 mm) for PDF)")
-    p.add_argument("--width", type=_in_range(int, 100, 20000, "--width"), default=1200,
+    p.add_argument("--width", type=int_in(100, 20000), default=1200,
                    help="PNG/SVG width in CSS pixels (lines wrap)")
-    p.add_argument("--dpi", type=_in_range(float, 30, 1200, "--dpi"), default=96,
+    p.add_argument("--dpi", type=float_in(30, 1200), default=96,
                    help="PNG resolution: 96 draws one pixel per CSS pixel, 300 a print-ready "
                         "picture of the same size")
     p.add_argument("--paper", choices=("plain", "ruled"), default="plain",
                    help="ruled draws a light blue line under every line of writing")
     p.add_argument("--paper-size", choices=tuple(pages.PAPERS), default="a4", help="PDF page size")
-    p.add_argument("--margin", type=_in_range(float, 5, 60, "--margin"), default=20,
+    p.add_argument("--margin", type=float_in(5, 60), default=20,
                    help="PDF page margins in millimetres")
     p.add_argument("--ink", default="black", help="ink colour: a name (navy) or #rrggbb")
-    p.add_argument("--variation", type=_in_range(float, 0, 2, "--variation"), default=0.15,
+    p.add_argument("--variation", type=float_in(0, 2), default=0.15,
                    help="per-glyph variation of generated glyphs (0 = none)")
-    p.add_argument("--steps", type=int, default=50,
+    p.add_argument("--steps", type=int_in(0, 100000), default=50,
                    help="optimisation steps when fitting the style code; the tuning steps then "
                         "adapt the model (on unseen hands, 50 then 30 tuning steps beat 100 "
                         "then 30: see the README)")
-    p.add_argument("--tune-steps", type=int, default=30,
+    p.add_argument("--tune-steps", type=int_in(0, 100000), default=30,
                    help="after fitting, fine-tune the model's synthesis layers this many steps "
                         "towards the person's glyphs (kept in the style, see --save-style); "
                         "0 fits the style code only")
-    p.add_argument("--tune-lr", type=float, default=TUNE_LR,
+    p.add_argument("--tune-lr", type=float_in(0, 1, above=True), default=TUNE_LR,
                    help="Adam's rate for those tuning steps")
-    p.add_argument("--pull", type=float, default=None,
+    p.add_argument("--pull", type=float_in(0, 1), default=None,
                    help=f"how far to draw a fitted style back towards the model's average "
                         f"hand, from 0 (as fitted) to 1; more legible unseen characters, the "
                         f"same writer identification (see the README) (default: {PULL} for a "
                         f"style fitted now, a saved style's own)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=int_in(0), default=0,
                    help="seeds the fitting, the choice of glyphs and their variation (the "
                         "same seed writes the same page)")
     return p
@@ -635,45 +623,45 @@ def prepare(text: str, style_source, *, ckpt=None, generated_only=False, save_st
     return hand, lambda cs: draw(G, cfg, style, cs, variation=variation, seed=seed)
 
 
+@job
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     text = args.text.replace("\\n", "\n")
+    pages.check_writable(args.out)
+    kind = pages.check_format(args.out)
+    ink = pages.parse_ink(args.ink)
+    x_height = args.x_height or (PDF_X_HEIGHT if kind == ".pdf" else 24)
+    if kind == ".pdf":
+        paper_width = pages.PAPERS[args.paper_size][0]
+        line_width = (paper_width - 2 * args.margin) / (x_height * 25.4 / pages.CSS_DPI)
+    else:
+        line_width = (args.width - 2 * x_height) / x_height
+    if line_width < 4:
+        raise UserError(f"--x-height {x_height:g}: too big for the page; fewer than four "
+                        f"x-heights fit on a line")
+    hand, generate = prepare(text, args.style, ckpt=args.ckpt,
+                             generated_only=args.generated_only, save_style=args.save_style,
+                             steps=args.steps, tune_steps=args.tune_steps,
+                             tune_lr=args.tune_lr, pull=args.pull,
+                             variation=args.variation, seed=args.seed)
+    written = compose(text, hand, generate, seed=args.seed)
+    pieces, lines = arrange(written, text, line_width, seed=args.seed)
+    if args.glyphs_out:     # written first, and taken back if the page cannot be
+        glyphs = np.stack([normalize_glyph(w.image * 255, size=28) for w in written])
+        write_atomic(args.glyphs_out, lambda f: np.savez(
+            f, images=glyphs, chars=np.array([w.char for w in written])))
     try:
-        pages.check_writable(args.out)
-        kind = pages.check_format(args.out)
-        ink = pages.parse_ink(args.ink)
-        x_height = args.x_height or (PDF_X_HEIGHT if kind == ".pdf" else 24)
-        if kind == ".pdf":
-            paper_width = pages.PAPERS[args.paper_size][0]
-            line_width = (paper_width - 2 * args.margin) / (x_height * 25.4 / pages.CSS_DPI)
-        else:
-            line_width = (args.width - 2 * x_height) / x_height
-        if line_width < 4:
-            raise UserError(f"--x-height {x_height:g}: too big for the page; fewer than four "
-                            f"x-heights fit on a line")
-        hand, generate = prepare(text, args.style, ckpt=args.ckpt,
-                                 generated_only=args.generated_only, save_style=args.save_style,
-                                 steps=args.steps, tune_steps=args.tune_steps,
-                                 tune_lr=args.tune_lr, pull=args.pull,
-                                 variation=args.variation, seed=args.seed)
-        written = compose(text, hand, generate, seed=args.seed)
-        pieces, lines = arrange(written, text, line_width, seed=args.seed)
         pages.save(args.out, pieces, lines, x_height=x_height, width=args.width, dpi=args.dpi,
                    ink=ink, ruled=args.paper == "ruled", paper=args.paper_size,
                    margin_mm=args.margin)
-    except (CheckpointError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if args.glyphs_out:
-        Path(args.glyphs_out).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.glyphs_out, images=np.stack([normalize_glyph(w.image * 255, size=28)
-                                                   for w in written]),
-                 chars=np.array([w.char for w in written]))
+    except BaseException:
+        if args.glyphs_out:
+            Path(args.glyphs_out).unlink(missing_ok=True)
+        raise
     own = sum(w.own for w in written)
     print(f"wrote {args.out} ({len(written)} glyphs: {own} the person's own, "
           f"{len(written) - own} from the style model; {lines} line(s))")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,6 +3,7 @@ the way scanners and phones degrade them. Fidelity is the Pearson correlation be
 extracted 28x28 glyph and its source glyph normalised the same way."""
 
 import io
+import re
 import warnings
 from functools import lru_cache
 
@@ -280,10 +281,8 @@ def test_cli_template_extract_info_preview(tmp_path, glyphs64, capsys):
     grid = tmp_path / "grid.png"
     main(["preview", str(out), "--out", str(grid), "--per-class", "1"])
     assert grid.exists()
-    with pytest.raises(SystemExit, match="error: .*nothing.png: no such file"):
-        main(["extract", str(tmp_path / "nothing.png"), "--chars", "A", "--out", str(out)])
+    assert main(["extract", str(tmp_path / "nothing.png"), "--chars", "A", "--out", str(out)]) == 2
+    assert re.search("error: .*nothing.png: no such file", capsys.readouterr().err)
     for command in ("template", "extract", "info", "preview", "download-mnist"):
-        with pytest.raises(SystemExit) as exit_:
-            main([command, "--help"])
-        assert exit_.value.code == 0
+        assert main([command, "--help"]) == 0
         assert len(capsys.readouterr().out) > 200

@@ -167,7 +167,7 @@ def test_npz_errors_and_polarity(tmp_path):
     with pytest.raises(ValueError, match="nolabels.npz: missing array"):
         load(str(tmp_path / "nolabels.npz"))
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="junk.npz: not a readable .npz"):
+    with pytest.raises(ValueError, match="junk.npz: not an .npz archive"):
         load(str(tmp_path / "junk.npz"))
     paper = np.full((4, 16, 16), 255, np.uint8)
     paper[:, 4:12, 7:9] = 0

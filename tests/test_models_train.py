@@ -130,10 +130,8 @@ def test_cli_bad_arguments_are_clear_errors(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "nothing.npz"), "--out", str(tmp_path / "r")]) == 2
     assert "nothing.npz" in capsys.readouterr().err
     assert main(["--resume", "--out", str(tmp_path / "missing")]) == 2
-    with pytest.raises(SystemExit):
-        main(["--res", "24"])
-    with pytest.raises(SystemExit):
-        main(["--model", "gan9000"])
+    assert main(["--res", "24"]) == 2
+    assert main(["--model", "gan9000"]) == 2
     run = tmp_path / "existing"
     run.mkdir()
     save_checkpoint(run / "checkpoint.npz", 1, {})

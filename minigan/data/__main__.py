@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 
 import numpy as np
 
-from .._cli import HelpFormatter
+from .._cli import ArgumentParser, HelpFormatter, image_file, int_in, job
+from ..images import save_atomic
 from . import builtin_glyphs, load
 from .preview import contact_sheet, extraction_sheet
 from .readers import download_mnist
@@ -27,7 +27,7 @@ Named sets (mnist, chars74k, omniglot) are looked up in the folder given by $MIN
 
 def _template(args) -> None:
     tpl = make_template(args.chars, args.rows, args.cols, args.dpi)
-    tpl.image.save(args.out, dpi=(args.dpi, args.dpi))
+    save_atomic(tpl.image, args.out, dpi=(args.dpi, args.dpi))
     print(f"wrote {args.out}: {args.rows} x {args.cols} cells of {tpl.cell} px at {args.dpi} dpi; print at 100% scale")
 
 
@@ -75,22 +75,20 @@ def _preview(args) -> None:
     img = contact_sheet(
         ds, per_class=args.per_class, max_classes=args.max_classes, scale=args.scale, writer=args.writer
     )
-    img.save(args.out)
+    save_atomic(img, args.out)
     print(
         f"wrote {args.out}: {min(ds.num_classes, args.max_classes)} classes x {args.per_class} samples from {ds.source}"
     )
 
 
 def _download(args) -> None:
-    try:
-        path = download_mnist(args.dest)
-    except ConnectionError as e:
-        raise SystemExit(f"error: {e}") from None
+    path = download_mnist(args.dest)
     print(f"wrote {path}")
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(
+@job
+def main(argv=None) -> int:
+    parser = ArgumentParser(
         prog="python -m minigan.data",
         description="Get handwriting into minigan: printable sheets, scan extraction, dataset info and previews.",
         epilog=EPILOG,
@@ -106,10 +104,10 @@ def main(argv=None) -> None:
         "`extract` with the same --chars.",
     )
     p.add_argument("--chars", required=True, help="characters to write, filled into cells row by row, repeating")
-    p.add_argument("--rows", type=int, required=True, help="rows of boxes")
-    p.add_argument("--cols", type=int, default=8, help="boxes per row (default 8)")
-    p.add_argument("--dpi", type=int, default=300, help="resolution of the PNG (default 300)")
-    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--rows", type=int_in(1, 100), required=True, help="rows of boxes")
+    p.add_argument("--cols", type=int_in(1, 100), default=8, help="boxes per row (default 8)")
+    p.add_argument("--dpi", type=int_in(50, 1200), default=300, help="resolution of the PNG (default 300)")
+    p.add_argument("--out", required=True, type=image_file, help="output PNG")
     p.set_defaults(run=_template)
 
     p = sub.add_parser(
@@ -144,13 +142,13 @@ def main(argv=None) -> None:
         "that the glyphs are handwriting, upright and correctly labelled.",
     )
     p.add_argument("name", help="mnist, chars74k, omniglot, builtin, or a path")
-    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--out", required=True, type=image_file, help="output PNG")
     p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
-    p.add_argument("--per-class", type=int, default=16, help="samples per class (default 16)")
-    p.add_argument("--max-classes", type=int, default=62, help="at most this many classes (default 62)")
-    p.add_argument("--scale", type=int, default=2, help="pixel magnification (default 2)")
-    p.add_argument("--writer", type=int, help="only this writer id")
-    p.add_argument("--writers", type=int, default=20, help="writers to draw for builtin (default 20)")
+    p.add_argument("--per-class", type=int_in(1, 100), default=16, help="samples per class (default 16)")
+    p.add_argument("--max-classes", type=int_in(1, 2000), default=62, help="at most this many classes (default 62)")
+    p.add_argument("--scale", type=int_in(1, 16), default=2, help="pixel magnification (default 2)")
+    p.add_argument("--writer", type=int_in(0), help="only this writer id")
+    p.add_argument("--writers", type=int_in(1, 1000), default=20, help="writers to draw for builtin (default 20)")
     p.set_defaults(run=_preview)
 
     p = sub.add_parser(
@@ -163,11 +161,9 @@ def main(argv=None) -> None:
     p.set_defaults(run=_download)
 
     args = parser.parse_args(argv)
-    try:
-        args.run(args)
-    except (FileNotFoundError, ValueError) as e:
-        raise SystemExit(f"error: {e}") from None
+    args.run(args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

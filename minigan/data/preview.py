@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..errors import UserError
 from .dataset import GlyphDataset
 
 
@@ -30,6 +31,12 @@ def contact_sheet(
     rng = np.random.default_rng(seed)
     labels = ds.labels if writer is None else np.where(ds.writers == writer, ds.labels, -1)
     classes = [c for c in range(ds.num_classes) if np.any(labels == c)][:max_classes]
+    if not classes:
+        who = f" by writer {writer}" if writer is not None else ""
+        raise UserError(f"{ds.source}: no glyphs{who} to show"
+                        + (f" (writer ids run {ds.writers.min()}..{ds.writers.max()})"
+                           if writer is not None and ds.writers is not None and len(ds.writers)
+                           else ""))
     h, w = ds.images.shape[1:]
     cell_h, cell_w = h * scale + 2, w * scale + 2
     named = all(ch.isprintable() and ord(ch) < 0xE000 for ch in ds.charset)

@@ -11,11 +11,14 @@ import os
 import urllib.error
 import urllib.request
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .._files import open_npz
+from ..errors import UserError
 from .dataset import CHARSET_62, GlyphDataset, placeholder_charset
 from .transforms import has_dark_ink, normalize_batch, normalize_glyph
 
@@ -192,31 +195,32 @@ def load_npz(path, split: str | None = None) -> GlyphDataset:
     by `GlyphDataset.save` (listed in `extra_keys`) come back in `extra`.
     """
     path = Path(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-        files = set(z.files)
-    except Exception as e:  # noqa: BLE001 - numpy raises several types for bad archives
-        raise ValueError(f"{path}: not a readable .npz file ({e})") from None
+    z = open_npz(path, "dataset")
+    files = set(z.files)
     missing = {"images", "labels"} - files
     if missing:
-        raise ValueError(f"{path}: missing array(s) {sorted(missing)}; has {sorted(files)}")
-    images, labels = z["images"], z["labels"].astype(np.int64)
-    if images.ndim != 3:
-        raise ValueError(f"{path}: images must be [N,H,W], got {images.shape}")
-    if images.dtype != np.uint8:
-        if images.max() <= 1.0:
-            images = images * 255.0
-        images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
-    if "charset" in files:
-        charset = str(z["charset"]) if z["charset"].ndim == 0 else "".join(z["charset"].tolist())
-    elif "classes" in files:
-        charset = "".join(z["classes"].tolist())
-    else:
-        charset = placeholder_charset(int(labels.max()) + 1 if len(labels) else 0)
-    writers = z["writers"] if "writers" in files else None
-    source = str(z["source"]) if "source" in files and str(z["source"]) else str(path)
-    extra = {str(k): z[str(k)] for k in z["extra_keys"]} if "extra_keys" in files else {}
-    meta = {str(k): z[str(k)] for k in z["meta_keys"]} if "meta_keys" in files else {}
+        raise UserError(f"{path}: missing array(s) {sorted(missing)}; has {sorted(files)}")
+    try:
+        images, labels = z["images"], z["labels"]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"{path}: damaged or unreadable arrays ({e})") from None
+    images = _checked_images(images, path)
+    labels = _checked_ids(labels, len(images), "labels", path)
+    try:
+        if "charset" in files:
+            charset = str(z["charset"]) if z["charset"].ndim == 0 else "".join(z["charset"].tolist())
+        elif "classes" in files:
+            charset = "".join(z["classes"].tolist())
+        else:
+            charset = placeholder_charset(int(labels.max()) + 1 if len(labels) else 0)
+        writers = _checked_ids(z["writers"], len(images), "writers", path) if "writers" in files else None
+        source = str(z["source"]) if "source" in files and str(z["source"]) else str(path)
+        extra = {str(k): z[str(k)] for k in z["extra_keys"]} if "extra_keys" in files else {}
+        meta = {str(k): z[str(k)] for k in z["meta_keys"]} if "meta_keys" in files else {}
+    except (KeyError, TypeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, UserError):
+            raise
+        raise UserError(f"{path}: damaged dataset metadata ({type(e).__name__}: {e})") from None
     if len(images) and has_dark_ink(images[: min(len(images), 256)].reshape(-1, images.shape[2])):
         warnings.warn(f"{path}: images look like dark ink on light paper; inverting to white on black", stacklevel=2)
         images = 255 - images
@@ -224,6 +228,49 @@ def load_npz(path, split: str | None = None) -> GlyphDataset:
     if split is not None:
         ds = ds.subset(_split_mask(z, files, split, path))
     return ds
+
+
+def _checked_images(images: np.ndarray, path: Path) -> np.ndarray:
+    """Stored glyphs as uint8 [N,H,W]: floats in [0, 1] or [0, 255], or integers in [0, 255].
+    NaN, inf, values out of range and other types are refused, never cast to garbage."""
+    if images.ndim != 3 or images.shape[1] < 1 or images.shape[2] < 1:
+        raise UserError(f"{path}: images must be [N,H,W] glyphs, got shape {images.shape}")
+    if max(images.shape[1:]) > 1024:
+        raise UserError(f"{path}: {images.shape[1]}x{images.shape[2]} images are not glyphs; "
+                        f"crop each glyph to at most 1024x1024")
+    if images.dtype == np.uint8:
+        return images
+    if images.dtype == np.bool_:
+        return images.astype(np.uint8) * 255
+    if images.dtype.kind not in "iuf":
+        raise UserError(f"{path}: images must be numbers, not {images.dtype}")
+    if images.size == 0:
+        return images.astype(np.uint8)
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        raise UserError(f"{path}: images hold {int((~np.isfinite(images)).sum())} NaN or inf "
+                        f"pixels; fix or drop those glyphs")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < 0 or hi > 255:
+        raise UserError(f"{path}: pixel values run from {lo:g} to {hi:g}; they must lie in "
+                        f"[0, 1] or [0, 255]")
+    if images.dtype.kind == "f" and hi <= 1.0:
+        images = images * 255.0
+    return np.rint(images).astype(np.uint8)
+
+
+def _checked_ids(ids: np.ndarray, n: int, what: str, path: Path) -> np.ndarray:
+    """Labels or writer ids as int64 [N]: whole, non-negative numbers, one per image."""
+    if ids.dtype.kind not in "iuf" or ids.ndim != 1:
+        raise UserError(f"{path}: {what} must be a list of whole numbers, got {ids.dtype} "
+                        f"{ids.shape}")
+    if len(ids) != n:
+        raise UserError(f"{path}: {n} images but {len(ids)} {what}")
+    if ids.dtype.kind == "f" and not (np.isfinite(ids).all() and (ids == np.round(ids)).all()):
+        raise UserError(f"{path}: {what} must be whole numbers (some are fractions, NaN or inf)")
+    if len(ids) and (ids.min() < 0 or ids.max() > 2 ** 31):
+        raise UserError(f"{path}: {what} run from {ids.min():g} to {ids.max():g}; they must be "
+                        f"0 or more")
+    return ids.astype(np.int64)
 
 
 def _split_mask(z, files, split: str, path: Path) -> np.ndarray:
@@ -242,6 +289,7 @@ def _split_mask(z, files, split: str, path: Path) -> np.ndarray:
 
 # ---------------------------------------------------------------- image folders
 
+MAX_GLYPH_PIXELS = 4096 * 4096   # one glyph's image; a larger one is a mistake or a bomb
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -283,9 +331,15 @@ def load_folder(folder, size: int = 28) -> GlyphDataset:
                 writer_names.append(writer)
             try:
                 with Image.open(f) as im:
+                    if im.width * im.height > MAX_GLYPH_PIXELS:
+                        raise UserError(f"{f}: {im.width}x{im.height} is far too large for one "
+                                        f"glyph; crop it to the character")
                     a = np.asarray(im.convert("L"), np.float32)
+            except Image.DecompressionBombError as e:
+                raise UserError(f"{f}: far too large for one glyph ({e}); crop it to the "
+                                f"character") from None
             except OSError as e:
-                raise ValueError(f"{f}: unreadable image ({e})") from None
+                raise UserError(f"{f}: unreadable image ({e})") from None
             if has_dark_ink(a):
                 a = 255 - a
             images.append(normalize_glyph(a - np.percentile(a, 5), size, round(size * 20 / 28)))

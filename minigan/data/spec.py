@@ -19,12 +19,13 @@ join records each glyph's part in `extra["part"]` and the shares in `meta["part_
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
 from .dataset import GlyphDataset
-from .readers import load
+from .readers import NAMED_SETS, load
 
 _PART = re.compile(r"^(?P<name>.+?)(?::(?P<split>[a-z]+))?(?:@(?P<lo>\d+)-(?P<hi>\d+))?"
                    r"(?:\*(?P<rep>\d+))?(?:%(?P<share>\d+(?:\.\d*)?))?$")
@@ -126,3 +127,15 @@ class MixedBatches:
         left = self.batch - sum(count for _, count in self.fixed)
         chosen.append(self.rest[rng.integers(0, len(self.rest), left)])
         return rng.permutation(np.concatenate(chosen))
+
+
+def absolute_spec(spec: str) -> str:
+    """The spec with each part that names a file or folder made absolute, so that a run which
+    stores it can be resumed from any working folder. Named sets stay names."""
+    parts = []
+    for part in spec.split("+"):
+        m = _PART.match(part)
+        if m and m["name"] not in (*NAMED_SETS, "builtin", "fonts", "omniglot-latin") and Path(m["name"]).exists():
+            part = str(Path(m["name"]).resolve()) + part[len(m["name"]):]
+        parts.append(part)
+    return "+".join(parts)
