@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import linecache
 import math
 import os
 import signal
@@ -193,13 +194,17 @@ def expected_message(e: BaseException) -> str | None:
 
 
 def _raised_by_minigan(e: BaseException) -> bool:
-    """Whether the innermost frame of e's traceback is minigan's own code (not NumPy's)."""
+    """Whether e comes from a `raise` statement in minigan's own code: not from NumPy, and not
+    from a failing line of minigan's (an unpacking that does not fit is a bug, not a message)."""
     tb = e.__traceback__
     if tb is None:
         return False
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return PACKAGE_DIR in Path(tb.tb_frame.f_code.co_filename).resolve().parents
+    filename = tb.tb_frame.f_code.co_filename
+    if PACKAGE_DIR not in Path(filename).resolve().parents:
+        return False
+    return linecache.getline(filename, tb.tb_lineno).lstrip().startswith("raise ")
 
 
 def job(main):

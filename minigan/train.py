@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -26,7 +27,7 @@ from ._files import remove_stale_temporaries, write_atomic
 from .augment import augment, parse_policy
 from .autograd import Tensor, grad, no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import load_spec as load_dataset
+from .data import MixedBatches, load_spec as load_dataset
 from .data.spec import absolute_spec
 from .errors import UserError
 from .images import image_grid, save_atomic, save_gif
@@ -74,8 +75,17 @@ class TrainingDiverged(RuntimeError):
     pass
 
 
-def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None):
-    """(images float32 [N,1,res,res] in [-1,1], labels int64 [N], writers or None, charset).
+class TrainingData(NamedTuple):
+    images: np.ndarray                   # float32 [N, 1, res, res] in [-1, 1]
+    labels: np.ndarray                   # int64 [N]
+    writers: np.ndarray | None           # int64 [N]
+    charset: str
+    batches: MixedBatches | None = None  # draws batches that keep each part's %SHARE
+
+
+def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None) -> TrainingData:
+    """The training glyphs, their labels, writers and charset, and the batch sampler a data
+    spec with shares (`fonts+chars74k@0-44%25`) needs.
 
     With a fine-tuning `base` model, labels index the base model's charset and every glyph
     belongs to the one new writer, whose id is the base model's writer count.
@@ -103,8 +113,10 @@ def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None):
                              f"{''.join(unknown)!r} (it knows {base.charset!r})")
         labels = np.array([base.charset.index(c) for c in chars], dtype=np.int64)
         writers = np.full(len(labels), base.num_writers, dtype=np.int64)
-        return images.astype(np.float32), labels, writers, base.charset
-    return images.astype(np.float32), ds.labels.astype(np.int64), ds.writers, ds.charset
+        return TrainingData(images.astype(np.float32), labels, writers, base.charset)
+    shared = not np.isnan(ds.meta.get("part_share", np.array([np.nan]))).all()
+    return TrainingData(images.astype(np.float32), ds.labels.astype(np.int64), ds.writers,
+                        ds.charset, MixedBatches(ds, tc.batch) if shared else None)
 
 
 class Trainer:
@@ -116,7 +128,8 @@ class Trainer:
         comm: the data-parallel workers (default: as launched, see minigan.distributed)."""
         self.mc, self.tc = mc, tc
         self.comm = comm if comm is not None else distributed.world(tc.device)
-        self.images, self.labels, self.writers, self.charset = data
+        self.images, self.labels, self.writers, self.charset = data[:4]
+        self.batches = getattr(data, "batches", None)
         self.conditioned = mc.num_classes > 0
         self.G, self.D = build_models(mc, seed=tc.seed)
         self.G_ema, _ = build_models(mc, seed=tc.seed)
@@ -179,7 +192,10 @@ class Trainer:
 
     def _batch(self):
         b = self.part.local
-        idx = self.draw.integers(0, len(self.images), b)
+        if self.batches is None:
+            idx = self.draw.integers(0, len(self.images), b)
+        else:                               # the global batch, as one worker would draw it
+            idx = self.part.take(self.batches(self.rng))
         real = self._tensor(self.images[idx])
         labels = self.labels[idx] if self.conditioned else None
         writers = self.writers[idx] if self.mc.num_writers else None
@@ -538,7 +554,7 @@ def run(args, given: set | None = None) -> int:
         _check_metrics(tc.metrics)
         mc0 = preset(args.preset)
         data = prepare_data(tc, args.res or mc0.res)
-        images, labels, writers, charset = data
+        images, labels, writers, charset = data[:4]
         classes = "".join(charset[c] for c in np.unique(labels))
         num_writers = int(writers.max()) + 1 if writers is not None else 0
         if args.writers and writers is None:

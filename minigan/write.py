@@ -530,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", default=None, type=input_source,
                    help="the person's glyphs (.npz from minigan.data extract, dataset, folder) "
                         "or a fitted style .npz; default: a random style")
-    p.add_argument("--out", required=True,
+    p.add_argument("--out", required=True, type=output_file,
                    help="the page: .png (a picture), .svg (vector outlines) or .pdf (A4 or "
                         "Letter pages; needs pip install minigan[export])")
     p.add_argument("--generated-only", action="store_true",

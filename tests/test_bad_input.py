@@ -275,7 +275,7 @@ CASES = [
     ("write-x-height-0", "write", "ab --x-height 0 --out {o}/w.png", r"--x-height", ["{o}/w.png"]),
     ("write-width-0", "write", "ab --width 0 --out {o}/w.png", r"--width", ["{o}/w.png"]),
     ("write-width-10", "write", "ab --width 10 --out {o}/w.png",
-     r"--width: 10 px is too narrow for --x-height 24", ["{o}/w.png"]),
+     r"--width: must be at least 100, got 10", ["{o}/w.png"]),
     ("write-width-huge", "write", "ab --width 2000000000 --out {o}/w.png",
      r"--width: must be at most", ["{o}/w.png"]),
     ("write-pull-nan", "write", "ab --pull nan --out {o}/w.png", r"--pull", ["{o}/w.png"]),
@@ -487,5 +487,11 @@ def test_a_bug_keeps_its_traceback():
     try:
         preset("no-such-preset")                 # a check of minigan's own, raised in minigan
     except ValueError as e:
-        assert expected_message(e).startswith("unknown preset 'no-such-preset'")
+        assert expected_message(e).startswith("--preset: unknown preset 'no-such-preset'")
+    from minigan.train import TrainConfig, Trainer
+
+    try:
+        Trainer(preset("sg2-16-small"), TrainConfig(), (np.zeros((1, 1, 16, 16)),))
+    except ValueError as e:                     # a failing line in minigan, not a check
+        assert "unpack" in str(e) and expected_message(e) is None
 

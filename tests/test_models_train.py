@@ -260,3 +260,22 @@ def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
     assert main(["--finetune", str(tmp_path / "cond.npz"), "--data", str(tmp_path / "odd.npz"),
                  "--out", str(tmp_path / "y")]) == 2
     assert "does not know" in capsys.readouterr().err and not (tmp_path / "y").exists()
+
+
+def test_training_batches_keep_each_parts_share(tmp_path):
+    """A spec with %SHARE reaches the trainer: a 12-glyph part asked for a quarter of each
+    batch is in every batch, at a quarter, where uniform draws would mostly miss it."""
+    from minigan.data import GlyphDataset
+    from minigan.train import prepare_data
+
+    rng = np.random.default_rng(0)
+    for name, n, labels in (("big", 1200, np.arange(1200) % 3), ("small", 12, np.full(12, 3))):
+        GlyphDataset(rng.integers(0, 255, (n, 28, 28), dtype=np.uint8), labels, "abcd",
+                     np.arange(n) % 3).save(tmp_path / f"{name}.npz")
+    tc = TrainConfig(batch=8, data=f"{tmp_path / 'big.npz'}+{tmp_path / 'small.npz'}%25")
+    data = prepare_data(tc, 16)
+    assert (data.labels == 3).sum() == 12                   # 'd' is the small part's alone
+    trainer = Trainer(tiny(conditioning="content", num_classes=4), tc, data)
+    for _ in range(20):
+        _, labels, _, _ = trainer._batch()
+        assert (labels == 3).sum() == 2

@@ -116,7 +116,11 @@ class MixedBatches:
                             f"{self.batch}; lower the shares or raise --batch")
         for p, count in enumerate(counts):
             if count:
-                self.fixed.append((np.flatnonzero(parts == p), count))
+                members = np.flatnonzero(parts == p)
+                if len(members) == 0:
+                    raise UserError(f"{ds.source}: part {p + 1} asks for {shares[p]:g}% of every "
+                                    f"batch but has no glyphs left (see --chars)")
+                self.fixed.append((members, count))
         unshared = np.isin(parts, [p for p, s in enumerate(shares) if np.isnan(s)])
         if unshared.any():
             self.rest = np.flatnonzero(unshared)
