@@ -236,7 +236,7 @@ def test_two_workers_train_as_one_and_resume_with_any_number(tmp_path):
     shutil.copytree(one, tmp_path / "one_then_two")
     _train(1, one, 0.032, "--resume")                                # four steps, one worker
     log = _train(2, tmp_path / "two", 0.032)
-    assert log.count("done:") == 1 and log.count("kimg ") == 2
+    assert log.count("done. Pictures") == 1 and log.count("kimg ") == 2
     _train(2, tmp_path / "one_then_two", 0.032, "--resume")
     for run in ("two", "one_then_two"):
         _assert_same_run(one / "checkpoint.npz", tmp_path / run / "checkpoint.npz")
