@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..errors import UserError
 from .dataset import GlyphDataset
 from .preview import font
 from .transforms import connected_components, normalize_glyph, resize_to
@@ -55,14 +56,14 @@ def make_template(
     them back. The guides are light enough that the extractor ignores them.
     """
     if not chars:
-        raise ValueError("--chars is empty: give the characters to write, e.g. ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        raise UserError("--chars is empty: give the characters to write, e.g. ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if rows < 1 or cols < 1:
-        raise ValueError(f"rows and cols must be positive, got {rows} x {cols}")
+        raise UserError(f"--rows and --cols must be positive, got {rows} x {cols}; give at least one of each")
     width, height = round(8.27 * dpi), round(11.69 * dpi)
     margin, header = round(0.5 * dpi), round(1.1 * dpi)
     cell = min((width - 2 * margin) // cols, (height - header - 2 * margin) // rows)
     if cell < 0.25 * dpi:
-        raise ValueError(f"{rows} x {cols} cells do not fit on A4 at a usable size; use fewer rows")
+        raise UserError(f"{rows} x {cols} cells do not fit on A4 at a usable size; use fewer rows")
     line = max(2, round(dpi / 75))
     x0 = (width - cols * cell) // 2
     y0 = header + margin
@@ -120,7 +121,7 @@ def read_sheet(path) -> np.ndarray:
                 return np.asarray(im.convert("L"), np.float32)
             return np.asarray(im.convert("RGB"), np.float32)
     except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: cannot read as an image ({e})") from None
+        raise UserError(f"{path}: cannot read as an image ({e})") from None
 
 
 def _paper(grey: np.ndarray, block: int) -> np.ndarray:
@@ -157,6 +158,16 @@ def _shift(a: np.ndarray, d: int, axis: int) -> np.ndarray:
 def _thin(dark: np.ndarray, k: int, axis: int) -> np.ndarray:
     """Dark pixels with paper k pixels away on both sides across `axis`: thin lines, not blobs."""
     return dark & ~_shift(dark, k, axis) & ~_shift(dark, -k, axis)
+
+
+def _close_gaps(mask: np.ndarray, gap: int, axis: int) -> np.ndarray:
+    """mask with runs of up to `gap` False between two True along `axis` set True."""
+    m = np.moveaxis(mask, axis, -1)
+    n = m.shape[-1]
+    idx = np.broadcast_to(np.arange(n), m.shape)
+    prev = np.maximum.accumulate(np.where(m, idx, -n - gap), axis=-1)  # last True at or before
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(m, idx, 2 * n + gap), -1), axis=-1), -1)
+    return np.moveaxis(m | (nxt - prev <= gap + 1), -1, axis)
 
 
 def _long_runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
@@ -224,6 +235,21 @@ def _regular(peaks: list[tuple[float, float]]) -> list[float]:
             if len(chain) > len(best) or (len(chain) == len(best) and chain[1] - chain[0] > best[1] - best[0]):
                 best = chain
     return best
+
+
+def _extent(line_px: np.ndarray, centres: list[float], band: float, axis: int) -> tuple[float, float]:
+    """Where the lines near `centres` start and end along their length (median over the lines).
+    axis 0: horizontal lines (rows at centres), extent in x; axis 1: vertical lines, extent in y."""
+    us, vs = np.nonzero(line_px) if axis == 0 else np.nonzero(line_px.T)
+    ends = []
+    for c in centres:
+        v = vs[np.abs(us - c) < band]
+        if len(v) > 10:
+            ends.append(np.percentile(v, [2, 98]))
+    if not ends:
+        return -np.inf, np.inf
+    lo, hi = np.median(np.array(ends), axis=0)
+    return float(lo), float(hi)
 
 
 def _fit_lines(line_px: np.ndarray, centres: list[float], band: float, span: tuple[float, float], axis: int):
@@ -324,7 +350,7 @@ def find_grid(dark: np.ndarray, name: str = "sheet", need: int = 1) -> Grid:
     ones (a pale grey or coloured grid). The grid with the most cells wins.
     """
     if (dark > LINE_LEVELS[-1] + 0.04).mean() < 1e-4:
-        raise ValueError(f"{name}: the page is blank (no dark marks at all)")
+        raise UserError(f"{name}: the page is blank (no dark marks at all); is this the right file?")
     best, best_shape = None, (0, 0)
     for level in LINE_LEVELS:
         grid, shape = _grid_at(dark, dark > level)
@@ -334,7 +360,7 @@ def find_grid(dark: np.ndarray, name: str = "sheet", need: int = 1) -> Grid:
             break
         best_shape = max(best_shape, shape, key=lambda s: s[0] * s[1]) if best is None else best_shape
     if best is None:
-        raise ValueError(
+        raise UserError(
             f"{name}: no grid found ({best_shape[0]} rows x {best_shape[1]} columns of cells); "
             "the sheet needs a printed grid of ruled boxes"
         )
@@ -356,9 +382,10 @@ def _grid_at(dark: np.ndarray, black: np.ndarray):
     if abs(angle) > 0.05:
         black = _rotate(black.astype(np.float32), theta) > 0.5
     run = max(20, round(side / 40))
-    gap_closed = lambda m, ax: m | _shift(m, 1, ax) | _shift(m, -1, ax)  # noqa: E731 - JPEG breaks thin lines
-    h_lines = _long_runs(gap_closed(_thin(black, k, 0), 1), run, 1)
-    v_lines = _long_runs(gap_closed(_thin(black, k, 1), 0), run, 0)
+    # Bridge short gaps along each line: JPEG breaks thin lines, and where a thick stroke
+    # touches a line the line is not thin there.
+    h_lines = _long_runs(_close_gaps(_thin(black, k, 0), 2 * k, 1), run, 1)
+    v_lines = _long_runs(_close_gaps(_thin(black, k, 1), 2 * k, 0), run, 0)
     # Count each line once per column however thick it is, so a heavy border does not hide the rest.
     h_top = h_lines & ~_shift(h_lines, 1, 0)
     v_left = v_lines & ~_shift(v_lines, 1, 1)
@@ -366,6 +393,16 @@ def _grid_at(dark: np.ndarray, black: np.ndarray):
     cols = _regular(_peaks(v_left.sum(axis=0).astype(np.float64), k))
     if len(rows) < 2 or len(cols) < 2:
         return None, (max(0, len(rows) - 1), max(0, len(cols) - 1))
+    # A grid's rows lie between the ends of its columns and the other way round: a line of
+    # printed text just above the grid, spaced like a row, is not a row.
+    for _ in range(2):
+        band_r, band_c = 0.3 * (rows[1] - rows[0]), 0.3 * (cols[1] - cols[0])
+        top, bottom = _extent(v_lines, cols, band_c, 1)
+        left, right = _extent(h_lines, rows, band_r, 0)
+        rows = [y for y in rows if top - band_r <= y <= bottom + band_r]
+        cols = [x for x in cols if left - band_c <= x <= right + band_c]
+        if len(rows) < 2 or len(cols) < 2:
+            return None, (max(0, len(rows) - 1), max(0, len(cols) - 1))
     band_r, band_c = 0.3 * (rows[1] - rows[0]), 0.3 * (cols[1] - cols[0])
     h_fit, t_h = _fit_lines(h_lines, rows, band_r, (cols[0] - band_c, cols[-1] + band_c), 0)
     v_fit, t_v = _fit_lines(v_lines, cols, band_c, (rows[0] - band_r, rows[-1] + band_r), 1)
@@ -637,6 +674,49 @@ def _check_upright(dark: np.ndarray, corners: np.ndarray, cell: int, name: str) 
         )
 
 
+TURNS = {1: "90 degrees clockwise", 2: "upside down (180 degrees)", 3: "90 degrees counter-clockwise"}
+
+
+def page_turn(res: SheetResult, chars: str, margin: float = 0.25) -> str | None:
+    """How the page seems turned, or None when it reads best as it is.
+
+    Cells are labelled by position, so a page scanned sideways or upside down is mislabelled
+    without a word. The shipped character classifier reads the glyphs as they are and with the
+    whole page turned back each way (the grid turns too, so each cell's label changes); a turn
+    that reads clearly better than the page as it is means the page is turned. Sheets with too
+    few characters the classifier knows are not judged.
+    """
+    from ..metrics.features import fold_case, load_net  # the data layer needs it only here
+
+    rows, cols = res.grid.shape
+    try:
+        net = load_net("chars")
+    except (FileNotFoundError, OSError):
+        return None
+    known = {c: i for i, c in enumerate(net.charset)}
+    grid = np.zeros((rows, cols, *res.glyphs.shape[1:]), np.uint8)
+    filled = np.zeros((rows, cols), bool)
+    grid[res.cells[:, 0], res.cells[:, 1]] = res.glyphs
+    filled[res.cells[:, 0], res.cells[:, 1]] = True
+    scores = {}
+    for k in range(4):
+        g = np.rot90(np.rot90(grid, k, axes=(0, 1)), k, axes=(2, 3))  # the page turned k quarters back
+        f = np.rot90(filled, k)
+        r_, c_ = np.nonzero(f)
+        want = [chars[(r * f.shape[1] + c) % len(chars)] for r, c in zip(r_, c_)]
+        use = [i for i, ch in enumerate(want) if ch in known]
+        if len(use) < 6 or (k % 2 and f.shape[0] * f.shape[1] < len(chars)):
+            scores[k] = 0.0
+            continue
+        pred = net.predict(np.ascontiguousarray(g[r_, c_][use]))
+        truth = np.array([known[want[i]] for i in use])
+        scores[k] = float(np.mean(fold_case(pred, net.charset) == fold_case(truth, net.charset)))
+    best = max(scores, key=scores.get)
+    if best and scores[best] >= 0.5 and scores[best] >= scores[0] + margin:
+        return TURNS[best]
+    return None
+
+
 def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28) -> GlyphDataset:
     """Glyphs from one or more scanned sheets, labelled row-major over `chars` (repeating).
 
@@ -645,20 +725,20 @@ def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28)
     Empty cells are warned about, never filled with invented glyphs.
     """
     if not chars:
-        raise ValueError("--chars is empty: give the characters written on the sheet, row by row")
+        raise UserError("--chars is empty: give the characters written on the sheet, row by row")
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
-        raise ValueError("no sheets given")
+        raise UserError("no sheets given: name one or more scans or photos")
     charset = "".join(dict.fromkeys(chars))
     images, labels, sheet_ids, cells, boxes, empties = [], [], [], [], [], []
     for s, path in enumerate(paths):
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
+            raise UserError(f"{path}: no such file; check the path")
         res = extract_sheet(read_sheet(path), size, str(path), chars, len(chars))
         rows, cols = res.grid.shape
         n_cells = rows * cols
         if len(chars) > n_cells:
-            raise ValueError(
+            raise UserError(
                 f"{path}: --chars has {len(chars)} characters but the sheet's grid has only "
                 f"{rows} x {cols} = {n_cells} cells; wrong --chars or wrong sheet?"
             )
@@ -669,7 +749,13 @@ def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28)
                 stacklevel=2,
             )
         if len(res.glyphs) == 0:
-            raise ValueError(f"{path}: found a {rows} x {cols} grid but every cell is empty")
+            raise UserError(f"{path}: found a {rows} x {cols} grid but every cell is empty; is the ink too faint?")
+        turned = page_turn(res, chars)
+        if turned:
+            raise UserError(
+                f"{path}: the page seems turned {turned} (its glyphs read as --chars only when turned back); "
+                "turn the image upright and extract again"
+            )
         if len(res.empty):
             listed = ", ".join(f"({r},{c})" for r, c in res.empty[:20])
             warnings.warn(f"{path}: {len(res.empty)} empty cell(s) skipped at (row,col) {listed}", stacklevel=2)
