@@ -234,6 +234,16 @@ def _regular(peaks: list[tuple[float, float]]) -> list[float]:
                 chain.append(min(nxt, key=lambda p: abs(p - chain[-1] - step)))
             if len(chain) > len(best) or (len(chain) == len(best) and chain[1] - chain[0] > best[1] - best[0]):
                 best = chain
+    # The outer lines of a grid in perspective are the most slanted, so their peaks wander most:
+    # take them at the ends with a looser tolerance.
+    for end in (0, -1):
+        while len(best) >= 2:
+            step = best[end] - best[end + 1] if end == 0 else best[-1] - best[-2]
+            near = [p for p in pos if p not in best and abs(p - best[end] - step) < 0.25 * abs(step)]
+            if not near:
+                break
+            p = min(near, key=lambda p: abs(p - best[end] - step))
+            best = [p] + best if end == 0 else best + [p]
     return best
 
 
@@ -558,7 +568,7 @@ def extract_sheet(
     labels, count = connected_components(_grow(mask))
     labels = labels * mask  # grown only to join broken strokes; the ink is what was dark
     glyphs, where, boxes, empty = [], [], [], []
-    home, small, count = _assign(labels, count, nx, ny, rows, cols)
+    home, small, count = _assign(labels, count, nx, ny, rows, cols, thick / 2 + 1.5)
     for r in range(rows):
         for c in range(cols):
             ch = chars[(r * cols + c) % len(chars)] if chars else ""
@@ -588,7 +598,7 @@ PUNCTUATION = set(".,:;'`\"-_~!?")  # characters small enough to look like a spe
 MIN_GLYPH = 0.15  # a stroke shorter than this share of the cell, in both directions, is a mark, not a glyph
 
 
-def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: int):
+def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: int, half: float):
     """Give each connected stroke a cell.
 
     Returns home (label -> (row, col) for strokes that make or join a glyph, else None), small
@@ -642,9 +652,19 @@ def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: i
                 box = np.concatenate([box, [[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]]])
                 big = np.append(big, True)
                 break
+    # A piece cut off by a grid line (a descender's tail, a stroke crossing at a shallow angle)
+    # goes back to the glyph whose ink it meets across the line.
+    for lab_ in range(1, count + 1):
+        if not np.isfinite(box[lab_]).all():
+            continue
+        across = _across_line(labels, box[lab_], nx, ny, half)
+        owners = [home[o] for o in across if o <= len(home) - 1 and home[o] is not None and o != lab_]
+        if owners:
+            home[lab_] = max(set(owners), key=owners.count)
+            small[lab_] = None
     # Small marks join a glyph of their own cell when they sit over or under it (an i's dot).
     for lab_ in range(1, count + 1):
-        if small[lab_] is None:
+        if small[lab_] is None or home[lab_] is not None:
             continue
         x0, y0, x1, y1 = box[lab_]
         for other in range(1, count + 1):
@@ -655,6 +675,27 @@ def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: i
                 home[lab_] = small[lab_]
                 break
     return home, small, count
+
+
+def _across_line(labels: np.ndarray, box, nx: int, ny: int, half: float) -> list[int]:
+    """Labels of the ink just across the grid line that the box (x0, y0, x1, y1) touches, if the
+    box is a sliver beside that line (under 0.3 of a cell across it), else none."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    gap = int(np.ceil(half)) + 4
+    strips = []
+    for k in range(1, labels.shape[0] // ny if y1 - y0 < 0.3 * ny else 1):
+        line = k * ny
+        if abs(y0 - line) <= gap:  # touches the line from below: look above it
+            strips.append(labels[max(0, line - gap - 4) : max(0, line - gap + 3), max(0, x0 - 4) : x1 + 4])
+        if abs(y1 - line) <= gap:
+            strips.append(labels[line + gap - 3 : line + gap + 4, max(0, x0 - 4) : x1 + 4])
+    for k in range(1, labels.shape[1] // nx if x1 - x0 < 0.3 * nx else 1):
+        line = k * nx
+        if abs(x0 - line) <= gap:
+            strips.append(labels[max(0, y0 - 4) : y1 + 4, max(0, line - gap - 4) : max(0, line - gap + 3)])
+        if abs(x1 - line) <= gap:
+            strips.append(labels[max(0, y0 - 4) : y1 + 4, line + gap - 3 : line + gap + 4])
+    return [int(v) for strip in strips for v in strip.ravel() if v]
 
 
 def _check_upright(dark: np.ndarray, corners: np.ndarray, cell: int, name: str) -> None:
