@@ -217,9 +217,17 @@ def _peaks(profile: np.ndarray, width: int) -> list[tuple[float, float]]:
     return out
 
 
+def _even(chain: list[float], strength: dict) -> float:
+    """How unlike each other the chain's lines are in length (spread over mean), then wider first."""
+    v = np.array([strength[p] for p in chain])
+    return float(v.std() / max(v.mean(), 1e-9)) - 1e-6 * (chain[1] - chain[0])
+
+
 def _regular(peaks: list[tuple[float, float]]) -> list[float]:
-    """The longest run of evenly spaced line positions: a grid, not stray lines around it."""
+    """The longest run of evenly spaced line positions: a grid, not stray lines around it.
+    Of two runs as long, the one whose lines are most alike in length (a grid's are)."""
     pos = [c for c, _ in peaks]
+    strength = dict(peaks)
     if len(pos) < 2:
         return pos
     best: list[float] = []
@@ -232,7 +240,7 @@ def _regular(peaks: list[tuple[float, float]]) -> list[float]:
                 if not nxt:
                     break
                 chain.append(min(nxt, key=lambda p: abs(p - chain[-1] - step)))
-            if len(chain) > len(best) or (len(chain) == len(best) and chain[1] - chain[0] > best[1] - best[0]):
+            if len(chain) > len(best) or (len(chain) == len(best) and _even(chain, strength) < _even(best, strength)):
                 best = chain
     # The outer lines of a grid in perspective are the most slanted, so their peaks wander most:
     # take them at the ends with a looser tolerance.
@@ -273,24 +281,29 @@ def _fit_lines(line_px: np.ndarray, centres: list[float], band: float, span: tup
     keep = (vs >= span[0]) & (vs <= span[1])
     us, vs = us[keep].astype(np.float64), vs[keep].astype(np.float64)
     piece = max(8.0, band)
-    fits, thick = [], []
+    fits, thick, points = [], [], []
     for c in centres:
         sel = np.abs(us - c) < band
         u, v = us[sel], vs[sel]
-        pu, pv = [], []
+        pu, pv, pk, pk_start = [], [], [], []  # points, and the piece each came from
         for start in np.arange(span[0], span[1], piece):
             s = (v >= start) & (v < start + piece)
             if s.sum() < 4:
                 continue
-            counts = np.bincount(np.rint(u[s] - u[s].min()).astype(np.int64))
-            mode = u[s].min() + np.argmax(np.convolve(counts, np.ones(3), mode="same"))
-            near = np.abs(u[s] - mode) <= 2
-            pu.append(u[s][near].mean())
-            pv.append(v[s][near].mean())
-        pu, pv = np.array(pu), np.array(pv)
+            base = u[s].min()
+            counts = np.convolve(np.bincount(np.rint(u[s] - base).astype(np.int64)), np.ones(3), mode="same")
+            padded = np.concatenate([[-1.0], counts, [-1.0]])
+            peaks = np.flatnonzero((counts >= padded[:-2]) & (counts > padded[2:]) & (counts >= 0.3 * piece))
+            for mode in base + peaks:  # every run through the piece: the line, or a stem beside it
+                near = np.abs(u[s] - mode) <= 2
+                pu.append(u[s][near].mean())
+                pv.append(v[s][near].mean())
+                pk.append(len(pk_start))
+            pk_start.append(start)
+        pu, pv, pk = np.array(pu), np.array(pv), np.array(pk)
         if len(pu) < 2:
             fits.append((c, 0.0))
-            thick.append(1.0)
+            points.append((pu, pv, pk))
             continue
         # The line through two pieces that most other pieces agree with, refitted to those.
         i, j = np.triu_indices(len(pu), 1)
@@ -298,15 +311,41 @@ def _fit_lines(line_px: np.ndarray, centres: list[float], band: float, span: tup
         i, j = i[keep], j[keep]
         b = (pu[j] - pu[i]) / (pv[j] - pv[i])
         a = pu[i] - b * pv[i]
-        r = np.abs(pu[None, :] - a[:, None] - b[:, None] * pv[None, :])  # [pairs, pieces]
-        best = np.argmax((r < 1.5).sum(axis=1) - 1e-3 * np.minimum(r, 1.5).sum(axis=1))
+        r = np.abs(pu[None, :] - a[:, None] - b[:, None] * pv[None, :])  # [pairs, points]
+        hit = np.zeros((len(a), len(pk_start)), bool)  # pieces the candidate line passes through
+        rows_, cols_ = np.nonzero(r < 1.5)
+        hit[rows_, pk[cols_]] = True
+        best = np.argmax(hit.sum(axis=1) - 1e-3 * np.minimum(r, 1.5).sum(axis=1))
         ok = r[best] < 1.5
         A = np.stack([np.ones(ok.sum()), pv[ok]], axis=1)
         a, b = np.linalg.lstsq(A, pu[ok], rcond=None)[0]
         fits.append((a, b))
+        points.append((pu, pv, pk))
+    fits = np.array(fits)
+    # Lines of one grid turn together: their slopes change evenly across the page (perspective).
+    # A line whose slope strays was pulled by glyph stems beside it; it keeps the slope its
+    # neighbours give it and takes the offset that most pieces agree with.
+    if len(fits) >= 3:
+        idx = np.arange(len(fits))
+        trend = np.polyfit(idx, fits[:, 1], 1)
+        for _ in range(2):
+            ok = np.abs(fits[:, 1] - np.polyval(trend, idx)) < 0.004
+            if ok.sum() >= 2:
+                trend = np.polyfit(idx[ok], fits[ok, 1], 1)
+        for i, (pu, pv, pk) in enumerate(points):
+            b = np.polyval(trend, i)
+            if abs(fits[i, 1] - b) < 0.004 or len(pu) == 0:
+                continue
+            a_cand = pu - b * pv
+            support = [len(set(pk[np.abs(a_cand - a) < 1.5])) for a in a_cand]
+            a = a_cand[np.abs(a_cand - a_cand[int(np.argmax(support))]) < 1.5].mean()
+            fits[i] = (a, b)
+    for (a, b), c in zip(fits, centres):
+        sel = np.abs(us - c) < band
+        u, v = us[sel], vs[sel]
         on = np.abs(u - a - b * v) < 4
         thick.append(on.sum() / max(1.0, np.ptp(v[on]) + 1) if on.any() else 1.0)
-    return np.array(fits), np.array(thick)
+    return fits, np.array(thick)
 
 
 def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -381,7 +420,7 @@ def _grid_at(dark: np.ndarray, black: np.ndarray):
     """The grid whose lines are the thin long runs of `black`: (Grid or None, (rows, cols))."""
     h, w = dark.shape
     side = max(h, w)
-    k = max(3, round(side / 250))  # thickest line we accept, about 1.2 mm on A4
+    k = max(4, round(side / 250))  # thickest line we accept, about 1.2 mm on A4
     step = max(1, int(np.sqrt(black.sum() / 2e5)))  # a sample of points is plenty for the angle
     h_pts = np.argwhere(_thin(black, k, 0))[::step][:, ::-1].astype(np.float64)  # (x, y)
     v_pts = np.argwhere(_thin(black, k, 1))[::step][:, ::-1].astype(np.float64)
@@ -409,8 +448,8 @@ def _grid_at(dark: np.ndarray, black: np.ndarray):
         band_r, band_c = 0.3 * (rows[1] - rows[0]), 0.3 * (cols[1] - cols[0])
         top, bottom = _extent(v_lines, cols, band_c, 1)
         left, right = _extent(h_lines, rows, band_r, 0)
-        rows = [y for y in rows if top - band_r <= y <= bottom + band_r]
-        cols = [x for x in cols if left - band_c <= x <= right + band_c]
+        rows = [y for y in rows if top - 1.6 * band_r <= y <= bottom + 1.6 * band_r]
+        cols = [x for x in cols if left - 1.6 * band_c <= x <= right + 1.6 * band_c]
         if len(rows) < 2 or len(cols) < 2:
             return None, (max(0, len(rows) - 1), max(0, len(cols) - 1))
     band_r, band_c = 0.3 * (rows[1] - rows[0]), 0.3 * (cols[1] - cols[0])
@@ -503,7 +542,11 @@ def _erase_lines(m: np.ndarray, nx: int, ny: int, half: float, half_outer: float
             before = a[max(0, lo - 4) : lo].max(axis=0)  # [L] ink just outside the band, each side
             after = a[hi : hi + 4].max(axis=0)
             crossing = (_near(before, 3) > level) & (_near(after, 3) > level)  # a slanted stroke too
-            a[lo:hi] = np.where(crossing, np.minimum(before, after), 0.0)[None, :]
+            # A stroke running along the line makes it look wider than it is: keep the band there.
+            along = (a[max(0, lo - 3) : hi + 3] > level).sum(axis=0) >= (hi - lo) + 2
+            along = along & (_near(along.astype(np.float32), 2) > 0)
+            fill = np.where(crossing, np.minimum(before, after), 0.0)[None, :]
+            a[lo:hi] = np.where(along[None, :] & ~crossing[None, :], a[lo:hi], fill)
 
 
 def _near(x: np.ndarray, d: int) -> np.ndarray:
@@ -644,7 +687,13 @@ def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: i
                 continue
             part = (labels == lab_) & (cell_of == cell)
             ys, xs = np.nonzero(part)
-            if np.ptp(xs) + 1 >= 0.35 * nx and np.ptp(ys) + 1 >= 0.35 * ny:
+            hr, hc = home[lab_]
+            # How far the part reaches into this cell from the border it shares with the stroke's home.
+            depth = max(
+                (ys.max() + 1 - (r + 1) * ny) / ny if r > hr else ((r + 2) * ny - ys.min()) / ny if r < hr else 0,
+                (xs.max() + 1 - (c + 1) * nx) / nx if c > hc else ((c + 2) * nx - xs.min()) / nx if c < hc else 0,
+            )
+            if depth >= 0.45 and max(np.ptp(xs) + 1, np.ptp(ys) + 1) >= 0.35 * min(nx, ny):
                 count += 1
                 labels[part] = count
                 home.append((r, c))
