@@ -12,10 +12,11 @@ from PIL import Image, ImageFilter
 
 from minigan.data import CHARSET_62, despeckle, extract_sheets, make_template, normalize_glyph
 from minigan.data.__main__ import main
-from minigan.data.sheets import INK_SHARE, SPECK_SHARE
+from minigan.data.sheets import INK_SHARE
 from minigan.data.transforms import resize_to
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+SPECK_SHARE = 0.03  # the truth drops blobs under this share of a glyph's ink (dust, pen taps)
 
 
 @lru_cache(maxsize=1)

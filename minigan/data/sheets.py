@@ -1,10 +1,12 @@
 """Handwriting sheets: a printable template, and the extractor that turns scans of filled grids into glyphs.
 
-The extractor does not trust the page to be straight, evenly lit or flat. It works on "darkness"
-(1 - pixel / local paper brightness), so lighting gradients and coloured or pencil ink all look
-alike; finds the grid as thin straight lines (after undoing the page's rotation), fits every
-line on its own so mild perspective is fine, samples each cell through its four corners, and
-keeps only ink that is clearly darker than the light-grey guides the template prints.
+The extractor reads any ruled grid, not only the template, and does not trust the page to be
+straight, evenly lit or flat. It works on "darkness" (1 - pixel / local paper brightness, per
+colour channel), so lighting, paper colour and pale or coloured grid lines all look alike. It
+finds the grid as thin, long, straight lines after undoing the page's tilt, fits every line
+robustly on its own (perspective is fine), straightens the grid into equal cells, erases the
+lines while bridging the strokes that cross them, and gives each connected stroke to the cell
+that holds most of it, so a glyph keeps what crosses into a neighbour. See docs/sheets.md.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from .transforms import connected_components, normalize_glyph, resize_to
 
 GUIDE_GREY = 220  # template guides print this light; the extractor's ink threshold sits well below it
 INK_SHARE = 0.3  # a glyph's bounding box is where it is at least this share of full ink darkness
-SPECK_SHARE = 0.03  # blobs with less than this share of a cell's ink are specks (an i's dot has ~15%)
 
 
 # ---------------------------------------------------------------- template
