@@ -91,12 +91,16 @@ def test_condition(condition, strokes, tmp_path):
     assert r["fidelity_mean"] >= 0.9
 
 
-def test_template_sheet(strokes, tmp_path):
-    """minigan's own template, filled and photographed, still reads perfectly."""
-    spec = SheetSpec(CAPS, 4, 7, dpi=100, layout="template", pen="blue", empty=2, specks=1,
-                     keystone=0.04, angle=1.0, **PHOTO)
+@pytest.mark.parametrize(
+    "pen, capture", [("blue", dict(dpi=100, keystone=0.04, angle=1.0, **PHOTO)), ("pencil", dict(dpi=150))]
+)
+def test_template_sheet(strokes, tmp_path, pen, capture):
+    """minigan's own template, filled and photographed, still reads perfectly; its light-grey
+    guide letters stay out of even faint pencil glyphs (scanned at 150 dpi: at 100 dpi a pencil
+    line is 2 px wide)."""
+    spec = SheetSpec(CAPS, 4, 7, layout="template", pen=pen, empty=2, specks=1, **capture)
     sheet = make_sheet(strokes, spec, seed=3)
-    path = tmp_path / "template.jpg"
+    path = tmp_path / ("template.jpg" if spec.jpeg else "template.png")
     sheet.save(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

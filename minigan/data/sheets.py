@@ -607,7 +607,7 @@ def extract_sheet(
     inside = m[ny:-ny, nx:-nx]
     ink = inside[inside > 0.15]
     level = float(np.percentile(ink, 95)) if ink.size > 50 else 1.0  # full ink, lines gone
-    thresh = max(0.12, 0.3 * level)
+    thresh = max(0.16, 0.3 * level)  # above the template's light-grey guides (about 0.12)
     mask = _box_blur3(m) > thresh  # grain and noise averaged out: pencil strokes hold together
     labels, count = connected_components(_grow(mask))
     labels = labels * mask  # grown only to join broken strokes; the ink is what was dark
