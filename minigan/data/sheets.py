@@ -732,19 +732,20 @@ def _across_line(labels: np.ndarray, box, nx: int, ny: int, half: float) -> list
     box is a sliver beside that line (under 0.3 of a cell across it), else none."""
     x0, y0, x1, y1 = (int(v) for v in box)
     gap = int(np.ceil(half)) + 4
+    mx, my = max(4, int(0.15 * nx)), max(4, int(0.15 * ny))  # the stroke may have run along the line
     strips = []
     for k in range(1, labels.shape[0] // ny if y1 - y0 < 0.3 * ny else 1):
         line = k * ny
         if abs(y0 - line) <= gap:  # touches the line from below: look above it
-            strips.append(labels[max(0, line - gap - 4) : max(0, line - gap + 3), max(0, x0 - 4) : x1 + 4])
+            strips.append(labels[max(0, line - gap - 4) : max(0, line - gap + 3), max(0, x0 - mx) : x1 + mx])
         if abs(y1 - line) <= gap:
-            strips.append(labels[line + gap - 3 : line + gap + 4, max(0, x0 - 4) : x1 + 4])
+            strips.append(labels[line + gap - 3 : line + gap + 4, max(0, x0 - mx) : x1 + mx])
     for k in range(1, labels.shape[1] // nx if x1 - x0 < 0.3 * nx else 1):
         line = k * nx
         if abs(x0 - line) <= gap:
-            strips.append(labels[max(0, y0 - 4) : y1 + 4, max(0, line - gap - 4) : max(0, line - gap + 3)])
+            strips.append(labels[max(0, y0 - my) : y1 + my, max(0, line - gap - 4) : max(0, line - gap + 3)])
         if abs(x1 - line) <= gap:
-            strips.append(labels[max(0, y0 - 4) : y1 + 4, line + gap - 3 : line + gap + 4])
+            strips.append(labels[max(0, y0 - my) : y1 + my, line + gap - 3 : line + gap + 4])
     return [int(v) for strip in strips for v in strip.ravel() if v]
 
 
