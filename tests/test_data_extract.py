@@ -9,14 +9,15 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 from minigan.data import CHARSET_62, despeckle, extract_sheets, make_template, normalize_glyph
 from minigan.data.__main__ import main
-from minigan.data.sheets import INK_SHARE, SPECK_SHARE, Template
+from minigan.data.sheets import INK_SHARE
 from minigan.data.transforms import resize_to
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+SPECK_SHARE = 0.03  # the truth drops blobs under this share of a glyph's ink (dust, pen taps)
 
 
 @lru_cache(maxsize=1)
@@ -28,19 +29,6 @@ def _chars74k(path):
 @pytest.fixture
 def glyphs64(real_data):
     return _chars74k(str(real_data("chars74k_hnd.npz")))
-
-
-def plain_grid(rows, cols, cell=200, line=3, page=(1654, 2339)):
-    """A hand-ruled-looking grid with a title, not made by make_template (A4 at 200 dpi)."""
-    img = Image.new("L", page, 255)
-    draw = ImageDraw.Draw(img)
-    x0, y0 = (page[0] - cols * cell) // 2, 380
-    for i in range(rows + 1):
-        draw.line([(x0, y0 + i * cell), (x0 + cols * cell, y0 + i * cell)], fill=30, width=line)
-    for j in range(cols + 1):
-        draw.line([(x0 + j * cell, y0), (x0 + j * cell, y0 + rows * cell)], fill=30, width=line)
-    draw.text((120, 120), "my alphabet, page 1 -- written 2024", fill=0)
-    return Template(img, x0, y0, cell, rows, cols, line)
 
 
 def fill(tpl, glyphs64, chars, writer, empty=(), scale=0.8, ink=(0, 0, 0), strength=0.95, jitter=0.0, seed=0):
@@ -172,24 +160,6 @@ def test_extraction_accuracy_and_fidelity(condition, glyphs64, tmp_path):
     assert len(ds) == 64 - 3 and ds.charset == LETTERS
 
 
-def test_plain_grid_photo_with_ink_touching_the_borders(glyphs64, tmp_path):
-    """A grid someone ruled themselves (no template marks), glyphs so big they run into the lines."""
-    chars = CHARSET_62
-    tpl = plain_grid(rows=8, cols=8)
-    page, truth = fill(tpl, glyphs64, chars, writer=11, empty={(2, 2)}, scale=1.04, jitter=0.05, seed=3)
-    path = tmp_path / "photo.jpg"
-    degrade(page, warp=0.025, light=0.4, noise=5, blur=0.8).save(path, quality=75)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = extract_sheets([path], chars)
-    acc, corr = score(ds, truth, chars, tpl.cols)
-    print(f"plain grid, touching borders: label accuracy {acc:.3f}, mean correlation {corr:.3f}")
-    assert acc >= 0.98 and corr >= 0.8
-    assert ds.meta["empty_cells"].tolist() == [[0, 2, 2]]
-    # Touching glyphs reach the cell edges, and the recorded boxes say so.
-    assert (ds.extra["bbox"][:, :2] < 0.03).any() and (ds.extra["bbox"][:, 2:] > 0.97).any()
-
-
 def test_several_sheets_make_one_dataset_with_traceable_cells(glyphs64, tmp_path):
     paths = []
     for s, writer in enumerate((2, 9)):
@@ -252,15 +222,15 @@ def test_bad_inputs_give_clear_errors(tmp_path, glyphs64):
     with pytest.raises(ValueError, match="--chars is empty"):
         extract_sheets([path], "")
     flipped = tmp_path / "flipped.png"
-    save(degrade(sheet, angle=180), flipped)  # labels by position would all be wrong: say so
-    with pytest.warns(UserWarning, match="upside down"):
-        extract_sheets([flipped], "ABC")
+    save(degrade(sheet, angle=180), flipped)  # labels by position would all be wrong: refuse
+    with pytest.raises(ValueError, match="flipped.png: the page seems turned upside down"):
+        extract_sheets([flipped], LETTERS[:15])
 
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
     with pytest.raises(ValueError, match="junk.png: cannot read as an image"):
         extract_sheets([junk], LETTERS)
-    with pytest.raises(FileNotFoundError, match="missing.png"):
+    with pytest.raises(ValueError, match="missing.png: no such file"):
         extract_sheets([tmp_path / "missing.png"], LETTERS)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from .._cli import ArgumentParser, HelpFormatter, image_file, int_in, job
+from ..errors import UserError
 from ..images import save_atomic
 from . import builtin_glyphs, load
 from .preview import contact_sheet, extraction_sheet
@@ -32,19 +34,26 @@ def _template(args) -> None:
 
 
 def _extract(args) -> None:
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":  # the dataset is an .npz; say so rather than rename silently
+        out = out.with_name(out.name + ".npz")
+    for target in (out, Path(args.preview) if args.preview else None):
+        if target is not None and target.is_dir():
+            raise UserError(f"{target}: is a folder; give a file name for the output")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = extract_sheets(args.sheets, args.chars, writer=args.writer, size=args.size)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    ds.save(args.out)
+    preview = extraction_sheet(ds) if args.preview else None
+    ds.save(out)
     empties = len(ds.meta["empty_cells"])
     print(
-        f"wrote {args.out}: {len(ds)} glyphs of {len(ds.charset)} characters "
+        f"wrote {out}: {len(ds)} glyphs of {len(ds.charset)} characters "
         f"from {len(args.sheets)} sheet(s), {empties} empty cell(s)"
     )
-    if args.preview:
-        extraction_sheet(ds).save(args.preview)
+    if preview is not None:
+        save_atomic(preview, args.preview, format="PNG")
         print(f"wrote {args.preview}: check every glyph, its label and its (row,col) by eye")
 
 
@@ -113,17 +122,22 @@ def main(argv=None) -> int:
     p = sub.add_parser(
         "extract",
         help="cut the glyphs out of scanned or photographed sheets",
-        description="Find the printed grid on each sheet (rotated, unevenly lit, phone photos and "
-        "plain grids are fine), cut out every cell, and save the handwriting as an .npz "
-        "dataset. Cells are labelled row by row over --chars, repeating; empty cells are "
-        "reported, not filled.",
+        description="Find the ruled grid on each sheet (minigan's template or any other: school "
+        "practice sheets, forms, squared paper; scans or phone photos, tilted, in perspective, "
+        "unevenly lit), cut out each cell's glyph with all of its strokes, and save the "
+        "handwriting as an .npz dataset. Cells are labelled row by row over --chars, repeating; "
+        "empty cells (a dot or speck included) are reported, not filled. A grid too small for "
+        "--chars, or a page that seems turned 90 or 180 degrees, is refused and nothing is written.",
     )
     p.add_argument("sheets", nargs="+", help="scans or photos (PNG, JPEG, ...), one dataset from all of them")
     p.add_argument("--chars", required=True, help="the characters written, row by row, exactly as on the template")
     p.add_argument(
-        "--out", required=True, help="output .npz (images, labels, charset, sheet/row/col/bbox, empty_cells)"
+        "--out",
+        required=True,
+        help="output .npz (images, labels, charset, sheet/row/col/bbox, empty_cells); "
+        "'.npz' is added when the name lacks it",
     )
-    p.add_argument("--preview", help="also write a labelled contact sheet PNG to check by eye")
+    p.add_argument("--preview", help="also write a labelled contact sheet PNG (each glyph, its label and cell) to check by eye")
     p.add_argument("--writer", help="name of the person who wrote the sheets (stored as writer 0)")
     p.add_argument("--size", type=int, default=28, help="glyph size in pixels (default 28)")
     p.set_defaults(run=_extract)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from .._files import write_atomic
 
 from .transforms import resize
 
@@ -113,7 +114,8 @@ class GlyphDataset:
         return (images.astype(np.float32) / 255.0)[:, None]
 
     def save(self, path) -> None:
-        """Write an .npz that `load` reads back, with no pickled objects."""
+        """Write an .npz that `load` reads back, with no pickled objects, atomically (a crash
+        or a full disk leaves the old file or the new one, never half of one)."""
         arrays = {
             "images": self.images,
             "labels": self.labels,
@@ -126,7 +128,7 @@ class GlyphDataset:
         }
         if self.writers is not None:
             arrays["writers"] = self.writers
-        np.savez_compressed(Path(path), **arrays)
+        write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     @staticmethod
     def concat(parts: list[GlyphDataset], source: str | None = None) -> GlyphDataset:

@@ -1,10 +1,12 @@
 """Handwriting sheets: a printable template, and the extractor that turns scans of filled grids into glyphs.
 
-The extractor does not trust the page to be straight, evenly lit or flat. It works on "darkness"
-(1 - pixel / local paper brightness), so lighting gradients and coloured or pencil ink all look
-alike; finds the grid as thin straight lines (after undoing the page's rotation), fits every
-line on its own so mild perspective is fine, samples each cell through its four corners, and
-keeps only ink that is clearly darker than the light-grey guides the template prints.
+The extractor reads any ruled grid, not only the template, and does not trust the page to be
+straight, evenly lit or flat. It works on "darkness" (1 - pixel / local paper brightness, per
+colour channel), so lighting, paper colour and pale or coloured grid lines all look alike. It
+finds the grid as thin, long, straight lines after undoing the page's tilt, fits every line
+robustly on its own (perspective is fine), straightens the grid into equal cells, erases the
+lines while bridging the strokes that cross them, and gives each connected stroke to the cell
+that holds most of it, so a glyph keeps what crosses into a neighbour. See docs/sheets.md.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..errors import UserError
 from .dataset import GlyphDataset
 from .preview import font
 from .transforms import connected_components, normalize_glyph, resize_to
 
 GUIDE_GREY = 220  # template guides print this light; the extractor's ink threshold sits well below it
 INK_SHARE = 0.3  # a glyph's bounding box is where it is at least this share of full ink darkness
-SPECK_SHARE = 0.03  # blobs with less than this share of a cell's ink are specks (an i's dot has ~15%)
 
 
 # ---------------------------------------------------------------- template
@@ -55,14 +57,14 @@ def make_template(
     them back. The guides are light enough that the extractor ignores them.
     """
     if not chars:
-        raise ValueError("--chars is empty: give the characters to write, e.g. ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        raise UserError("--chars is empty: give the characters to write, e.g. ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if rows < 1 or cols < 1:
-        raise ValueError(f"rows and cols must be positive, got {rows} x {cols}")
+        raise UserError(f"--rows and --cols must be positive, got {rows} x {cols}; give at least one of each")
     width, height = round(8.27 * dpi), round(11.69 * dpi)
     margin, header = round(0.5 * dpi), round(1.1 * dpi)
     cell = min((width - 2 * margin) // cols, (height - header - 2 * margin) // rows)
     if cell < 0.25 * dpi:
-        raise ValueError(f"{rows} x {cols} cells do not fit on A4 at a usable size; use fewer rows")
+        raise UserError(f"{rows} x {cols} cells do not fit on A4 at a usable size; use fewer rows")
     line = max(2, round(dpi / 75))
     x0 = (width - cols * cell) // 2
     y0 = header + margin
@@ -105,13 +107,22 @@ def make_template(
 
 
 def read_sheet(path) -> np.ndarray:
-    """A scan or photo as float32 grey [H,W] 0..255 (luminance, so blue ink reads dark)."""
+    """A scan or photo as float32 [H,W] (grey) or [H,W,3] (colour), 0..255.
+
+    16-bit and float images are scaled by their own range: converting them the usual way clips
+    them to white and loses the ink."""
     try:
         with Image.open(path) as im:
             im.load()
-            return np.asarray(im.convert("L"), np.float32)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+                a = np.asarray(im, np.float32)
+                top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+                return np.clip(a * (255.0 / top), 0, 255)
+            if im.mode in ("L", "1", "LA"):
+                return np.asarray(im.convert("L"), np.float32)
+            return np.asarray(im.convert("RGB"), np.float32)
     except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: cannot read as an image ({e})") from None
+        raise UserError(f"{path}: cannot read as an image ({e})") from None
 
 
 def _paper(grey: np.ndarray, block: int) -> np.ndarray:
@@ -148,6 +159,16 @@ def _shift(a: np.ndarray, d: int, axis: int) -> np.ndarray:
 def _thin(dark: np.ndarray, k: int, axis: int) -> np.ndarray:
     """Dark pixels with paper k pixels away on both sides across `axis`: thin lines, not blobs."""
     return dark & ~_shift(dark, k, axis) & ~_shift(dark, -k, axis)
+
+
+def _close_gaps(mask: np.ndarray, gap: int, axis: int) -> np.ndarray:
+    """mask with runs of up to `gap` False between two True along `axis` set True."""
+    m = np.moveaxis(mask, axis, -1)
+    n = m.shape[-1]
+    idx = np.broadcast_to(np.arange(n), m.shape)
+    prev = np.maximum.accumulate(np.where(m, idx, -n - gap), axis=-1)  # last True at or before
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(m, idx, 2 * n + gap), -1), axis=-1), -1)
+    return np.moveaxis(m | (nxt - prev <= gap + 1), -1, axis)
 
 
 def _long_runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
@@ -197,9 +218,17 @@ def _peaks(profile: np.ndarray, width: int) -> list[tuple[float, float]]:
     return out
 
 
+def _even(chain: list[float], strength: dict) -> float:
+    """How unlike each other the chain's lines are in length (spread over mean), then wider first."""
+    v = np.array([strength[p] for p in chain])
+    return float(v.std() / max(v.mean(), 1e-9)) - 1e-6 * (chain[1] - chain[0])
+
+
 def _regular(peaks: list[tuple[float, float]]) -> list[float]:
-    """The longest run of evenly spaced line positions: a grid, not stray lines around it."""
+    """The longest run of evenly spaced line positions: a grid, not stray lines around it.
+    Of two runs as long, the one whose lines are most alike in length (a grid's are)."""
     pos = [c for c, _ in peaks]
+    strength = dict(peaks)
     if len(pos) < 2:
         return pos
     best: list[float] = []
@@ -212,38 +241,112 @@ def _regular(peaks: list[tuple[float, float]]) -> list[float]:
                 if not nxt:
                     break
                 chain.append(min(nxt, key=lambda p: abs(p - chain[-1] - step)))
-            if len(chain) > len(best) or (len(chain) == len(best) and chain[1] - chain[0] > best[1] - best[0]):
+            if len(chain) > len(best) or (len(chain) == len(best) and _even(chain, strength) < _even(best, strength)):
                 best = chain
+    # The outer lines of a grid in perspective are the most slanted, so their peaks wander most:
+    # take them at the ends with a looser tolerance.
+    for end in (0, -1):
+        while len(best) >= 2:
+            step = best[end] - best[end + 1] if end == 0 else best[-1] - best[-2]
+            near = [p for p in pos if p not in best and abs(p - best[end] - step) < 0.25 * abs(step)]
+            if not near:
+                break
+            p = min(near, key=lambda p: abs(p - best[end] - step))
+            best = [p] + best if end == 0 else best + [p]
     return best
+
+
+def _extent(line_px: np.ndarray, centres: list[float], band: float, axis: int) -> tuple[float, float]:
+    """Where the lines near `centres` start and end along their length (median over the lines).
+    axis 0: horizontal lines (rows at centres), extent in x; axis 1: vertical lines, extent in y."""
+    us, vs = np.nonzero(line_px) if axis == 0 else np.nonzero(line_px.T)
+    ends = []
+    for c in centres:
+        v = vs[np.abs(us - c) < band]
+        if len(v) > 10:
+            ends.append(np.percentile(v, [2, 98]))
+    if not ends:
+        return -np.inf, np.inf
+    lo, hi = np.median(np.array(ends), axis=0)
+    return float(lo), float(hi)
 
 
 def _fit_lines(line_px: np.ndarray, centres: list[float], band: float, span: tuple[float, float], axis: int):
     """Fit u = a + b*v to the line pixels near each centre (u across the line, v along it).
 
-    Returns [n,2] (a, b) and the mean line thickness in pixels.
+    The line is cut into short pieces and each piece gives one point, where most of its pixels
+    lie; a glyph's long stem beside the line spoils a piece or two, which the robust fit drops.
+    Returns [n,2] (a, b) and [n] each line's thickness in pixels.
     """
     us, vs = np.nonzero(line_px) if axis == 0 else np.nonzero(line_px.T)
     keep = (vs >= span[0]) & (vs <= span[1])
     us, vs = us[keep].astype(np.float64), vs[keep].astype(np.float64)
-    fits, thick = [], []
+    piece = max(8.0, band)
+    fits, thick, points = [], [], []
     for c in centres:
         sel = np.abs(us - c) < band
         u, v = us[sel], vs[sel]
-        if len(u) < 10:
+        pu, pv, pk, pk_start = [], [], [], []  # points, and the piece each came from
+        for start in np.arange(span[0], span[1], piece):
+            s = (v >= start) & (v < start + piece)
+            if s.sum() < 4:
+                continue
+            base = u[s].min()
+            counts = np.convolve(np.bincount(np.rint(u[s] - base).astype(np.int64)), np.ones(3), mode="same")
+            padded = np.concatenate([[-1.0], counts, [-1.0]])
+            peaks = np.flatnonzero((counts >= padded[:-2]) & (counts > padded[2:]) & (counts >= 0.3 * piece))
+            for mode in base + peaks:  # every run through the piece: the line, or a stem beside it
+                near = np.abs(u[s] - mode) <= 2
+                pu.append(u[s][near].mean())
+                pv.append(v[s][near].mean())
+                pk.append(len(pk_start))
+            pk_start.append(start)
+        pu, pv, pk = np.array(pu), np.array(pv), np.array(pk)
+        if len(pu) < 2:
             fits.append((c, 0.0))
+            points.append((pu, pv, pk))
             continue
-        a, b = c, 0.0
-        for _ in range(3):  # refit without the pixels far from the line (ink, crossings)
-            A = np.stack([np.ones_like(v), v], axis=1)
-            a, b = np.linalg.lstsq(A, u, rcond=None)[0]
-            r = np.abs(u - a - b * v)
-            ok = r < max(3.0, 2.5 * np.median(r) + 1)
-            u, v = u[ok], v[ok]
-            if len(u) < 10:
-                break
+        # The line through two pieces that most other pieces agree with, refitted to those.
+        i, j = np.triu_indices(len(pu), 1)
+        keep = pv[j] - pv[i] > 0
+        i, j = i[keep], j[keep]
+        b = (pu[j] - pu[i]) / (pv[j] - pv[i])
+        a = pu[i] - b * pv[i]
+        r = np.abs(pu[None, :] - a[:, None] - b[:, None] * pv[None, :])  # [pairs, points]
+        hit = np.zeros((len(a), len(pk_start)), bool)  # pieces the candidate line passes through
+        rows_, cols_ = np.nonzero(r < 1.5)
+        hit[rows_, pk[cols_]] = True
+        best = np.argmax(hit.sum(axis=1) - 1e-3 * np.minimum(r, 1.5).sum(axis=1))
+        ok = r[best] < 1.5
+        A = np.stack([np.ones(ok.sum()), pv[ok]], axis=1)
+        a, b = np.linalg.lstsq(A, pu[ok], rcond=None)[0]
         fits.append((a, b))
-        thick.append(len(u) / max(1.0, np.ptp(v) + 1))
-    return np.array(fits), float(np.median(thick)) if thick else 1.0
+        points.append((pu, pv, pk))
+    fits = np.array(fits)
+    # Lines of one grid turn together: their slopes change evenly across the page (perspective).
+    # A line whose slope strays was pulled by glyph stems beside it; it keeps the slope its
+    # neighbours give it and takes the offset that most pieces agree with.
+    if len(fits) >= 3:
+        idx = np.arange(len(fits))
+        trend = np.polyfit(idx, fits[:, 1], 1)
+        for _ in range(2):
+            ok = np.abs(fits[:, 1] - np.polyval(trend, idx)) < 0.004
+            if ok.sum() >= 2:
+                trend = np.polyfit(idx[ok], fits[ok, 1], 1)
+        for i, (pu, pv, pk) in enumerate(points):
+            b = np.polyval(trend, i)
+            if abs(fits[i, 1] - b) < 0.004 or len(pu) == 0:
+                continue
+            a_cand = pu - b * pv
+            support = [len(set(pk[np.abs(a_cand - a) < 1.5])) for a in a_cand]
+            a = a_cand[np.abs(a_cand - a_cand[int(np.argmax(support))]) < 1.5].mean()
+            fits[i] = (a, b)
+    for (a, b), c in zip(fits, centres):
+        sel = np.abs(us - c) < band
+        u, v = us[sel], vs[sel]
+        on = np.abs(u - a - b * v) < 4
+        thick.append(on.sum() / max(1.0, np.ptp(v[on]) + 1) if on.any() else 1.0)
+    return fits, np.array(thick)
 
 
 def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -263,9 +366,10 @@ def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Grid:
-    corners: np.ndarray  # float [rows+1, cols+1, 2] (x, y) in the deskewed image
-    thickness: float  # line thickness in pixels
+    corners: np.ndarray  # float [rows+1, cols+1, 2] (x, y) in the image the grid was found in
+    thickness: float  # line thickness in pixels (inner lines)
     angle: float  # degrees the page's lines were turned from horizontal (clockwise on screen)
+    border: float = 0.0  # outer border thickness in pixels
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -286,32 +390,69 @@ def _rotate(img: np.ndarray, theta: float) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
-def find_grid(dark: np.ndarray, name: str = "sheet") -> Grid:
-    """Locate the ruled grid in a darkness image [H,W] (0 paper .. 1 black); corners in its pixels."""
+LINE_LEVELS = (0.3, 0.15, 0.08)  # darkness thresholds tried for the grid lines, darkest first
+
+
+def find_grid(dark: np.ndarray, name: str = "sheet", need: int = 1) -> Grid:
+    """Locate the ruled grid in a darkness image [H,W] (0 paper .. 1 black); corners in its pixels.
+
+    Dark lines are looked for first; when that finds no grid of at least `need` cells, lighter
+    ones (a pale grey or coloured grid). The grid with the most cells wins.
+    """
+    if (dark > LINE_LEVELS[-1] + 0.04).mean() < 1e-4:
+        raise UserError(f"{name}: the page is blank (no dark marks at all); is this the right file?")
+    best, best_shape = None, (0, 0)
+    for level in LINE_LEVELS:
+        grid, shape = _grid_at(dark, dark > level)
+        if grid is not None and shape[0] * shape[1] > best_shape[0] * best_shape[1]:
+            best, best_shape = grid, shape
+        if best is not None and best_shape[0] * best_shape[1] >= need:
+            break
+        best_shape = max(best_shape, shape, key=lambda s: s[0] * s[1]) if best is None else best_shape
+    if best is None:
+        raise UserError(
+            f"{name}: no grid found ({best_shape[0]} rows x {best_shape[1]} columns of cells); "
+            "the sheet needs a printed grid of ruled boxes"
+        )
+    return best
+
+
+def _grid_at(dark: np.ndarray, black: np.ndarray):
+    """The grid whose lines are the thin long runs of `black`: (Grid or None, (rows, cols))."""
     h, w = dark.shape
     side = max(h, w)
-    k = max(3, round(side / 250))  # thickest line we accept, about 1.2 mm on A4
-    black = dark > 0.3
-    if black.mean() < 1e-4:
-        raise ValueError(f"{name}: the page is blank (no dark marks at all)")
+    k = max(4, round(side / 250))  # thickest line we accept, about 1.2 mm on A4
     step = max(1, int(np.sqrt(black.sum() / 2e5)))  # a sample of points is plenty for the angle
     h_pts = np.argwhere(_thin(black, k, 0))[::step][:, ::-1].astype(np.float64)  # (x, y)
     v_pts = np.argwhere(_thin(black, k, 1))[::step][:, ::-1].astype(np.float64)
+    if len(h_pts) < 10 or len(v_pts) < 10:
+        return None, (0, 0)
     angle = _skew(h_pts, v_pts)
     theta = np.radians(angle)
     if abs(angle) > 0.05:
-        black = _rotate(dark, theta) > 0.3
+        black = _rotate(black.astype(np.float32), theta) > 0.5
     run = max(20, round(side / 40))
-    gap_closed = lambda m, ax: m | _shift(m, 1, ax) | _shift(m, -1, ax)  # noqa: E731 - JPEG breaks thin lines
-    h_lines = _long_runs(gap_closed(_thin(black, k, 0), 1), run, 1)
-    v_lines = _long_runs(gap_closed(_thin(black, k, 1), 0), run, 0)
-    rows = _regular(_peaks(h_lines.sum(axis=1).astype(np.float64), k))
-    cols = _regular(_peaks(v_lines.sum(axis=0).astype(np.float64), k))
+    # Bridge short gaps along each line: JPEG breaks thin lines, and where a thick stroke
+    # touches a line the line is not thin there.
+    h_lines = _long_runs(_close_gaps(_thin(black, k, 0), 2 * k, 1), run, 1)
+    v_lines = _long_runs(_close_gaps(_thin(black, k, 1), 2 * k, 0), run, 0)
+    # Count each line once per column however thick it is, so a heavy border does not hide the rest.
+    h_top = h_lines & ~_shift(h_lines, 1, 0)
+    v_left = v_lines & ~_shift(v_lines, 1, 1)
+    rows = _regular(_peaks(h_top.sum(axis=1).astype(np.float64), k))
+    cols = _regular(_peaks(v_left.sum(axis=0).astype(np.float64), k))
     if len(rows) < 2 or len(cols) < 2:
-        raise ValueError(
-            f"{name}: no grid found ({max(0, len(rows) - 1)} rows x {max(0, len(cols) - 1)} columns of cells); "
-            "the sheet needs a printed grid of ruled boxes"
-        )
+        return None, (max(0, len(rows) - 1), max(0, len(cols) - 1))
+    # A grid's rows lie between the ends of its columns and the other way round: a line of
+    # printed text just above the grid, spaced like a row, is not a row.
+    for _ in range(2):
+        band_r, band_c = 0.3 * (rows[1] - rows[0]), 0.3 * (cols[1] - cols[0])
+        top, bottom = _extent(v_lines, cols, band_c, 1)
+        left, right = _extent(h_lines, rows, band_r, 0)
+        rows = [y for y in rows if top - 1.6 * band_r <= y <= bottom + 1.6 * band_r]
+        cols = [x for x in cols if left - 1.6 * band_c <= x <= right + 1.6 * band_c]
+        if len(rows) < 2 or len(cols) < 2:
+            return None, (max(0, len(rows) - 1), max(0, len(cols) - 1))
     band_r, band_c = 0.3 * (rows[1] - rows[0]), 0.3 * (cols[1] - cols[0])
     h_fit, t_h = _fit_lines(h_lines, rows, band_r, (cols[0] - band_c, cols[-1] + band_c), 0)
     v_fit, t_v = _fit_lines(v_lines, cols, band_c, (rows[0] - band_r, rows[-1] + band_r), 1)
@@ -324,7 +465,11 @@ def find_grid(dark: np.ndarray, name: str = "sheet") -> Grid:
     cy, cx = (h - 1) / 2, (w - 1) / 2
     co, si = np.cos(theta), np.sin(theta)
     corners = np.stack([cx + co * (x - cx) - si * (y - cy), cy + si * (x - cx) + co * (y - cy)], axis=-1)
-    return Grid(corners, (t_h + t_v) / 2, angle)
+    inner = np.concatenate([t_h[1:-1], t_v[1:-1]])
+    outer = np.concatenate([t_h[[0, -1]], t_v[[0, -1]]])
+    thickness = float(np.median(inner)) if len(inner) else float(np.median(outer))
+    grid = Grid(corners, thickness, angle, float(np.max(outer)))
+    return grid, grid.shape
 
 
 # ---------------------------------------------------------------- extraction
@@ -336,55 +481,154 @@ class SheetResult:
 
     glyphs: np.ndarray  # uint8 [G,size,size]
     cells: np.ndarray  # int [G,2] (row, col)
-    bboxes: np.ndarray  # float32 [G,4] ink box (x0,y0,x1,y1) as fractions of the cell
+    bboxes: np.ndarray  # float32 [G,4] ink box (x0,y0,x1,y1) as fractions of the cell (beyond 0..1 if it crosses)
     empty: np.ndarray  # int [E,2] (row, col)
     grid: Grid
 
 
-def extract_sheet(grey: np.ndarray, size: int = 28, name: str = "sheet", min_ink: float = 0.0015) -> SheetResult:
-    """Cut every cell of one sheet (float grey [H,W], dark ink on light paper) into a glyph."""
-    f = max(1, round(max(grey.shape) / 1800))  # work at about 150 dpi: plenty for 28-pixel glyphs
-    h, w = grey.shape[0] // f, grey.shape[1] // f
-    grey = grey[: h * f, : w * f].reshape(h, f, w, f).mean(axis=(1, 3))
-    dark = np.clip(1.0 - grey / _paper(grey, max(16, max(h, w) // 64)), 0.0, 1.0).astype(np.float32)
-    grid = find_grid(dark, name)
+def _shrink(image: np.ndarray, f: int) -> np.ndarray:
+    """[H,W(,3)] averaged over f x f blocks."""
+    h, w = image.shape[0] // f, image.shape[1] // f
+    return image[: h * f, : w * f].reshape(h, f, w, f, *image.shape[2:]).mean(axis=(1, 3))
+
+
+def _darkness(image: np.ndarray, block: int) -> np.ndarray:
+    """How much light each pixel absorbs, 0 (paper) .. 1 (black), float32 [H,W].
+
+    Each colour channel is divided by its own local paper brightness (so uneven light and a
+    colour cast cancel) and the darkest channel counts, so a pale blue grid still shows."""
+    chans = image[..., None] if image.ndim == 2 else image
+    h, w = chans.shape[:2]
+    out = np.zeros((h, w), np.float32)
+    for i in range(chans.shape[2]):
+        out = np.maximum(out, 1.0 - chans[..., i] / _paper(chans[..., i], block))
+    return np.clip(out, 0.0, 1.0)
+
+
+def _extend(corners: np.ndarray) -> np.ndarray:
+    """Corners [R+1,C+1,2] grown by one ring of cells outward (straight-line extrapolation)."""
+    c = np.concatenate([2 * corners[:1] - corners[1:2], corners, 2 * corners[-1:] - corners[-2:-1]], axis=0)
+    return np.concatenate([2 * c[:, :1] - c[:, 1:2], c, 2 * c[:, -1:] - c[:, -2:-1]], axis=1)
+
+
+def _mosaic(dark: np.ndarray, corners: np.ndarray, nx: int, ny: int) -> np.ndarray:
+    """The grid straightened: cell (r, c) of `corners` [R+1,C+1,2] becomes the ny x nx block at
+    (r*ny, c*nx) of the result [R*ny, C*nx], sampled through its four corners (bilinear map)."""
+    R, C = corners.shape[0] - 1, corners.shape[1] - 1
+    Y, X = np.mgrid[0 : R * ny, 0 : C * nx]
+    r, c = Y // ny, X // nx
+    v = ((Y % ny + 0.5) / ny)[..., None]
+    u = ((X % nx + 0.5) / nx)[..., None]
+    pts = (
+        (1 - u) * (1 - v) * corners[r, c]
+        + u * (1 - v) * corners[r, c + 1]
+        + (1 - u) * v * corners[r + 1, c]
+        + u * v * corners[r + 1, c + 1]
+    )
+    return _bilinear(dark, pts[..., 0], pts[..., 1])
+
+
+def _erase_lines(m: np.ndarray, nx: int, ny: int, half: float, half_outer: float, level: float) -> None:
+    """Remove the grid lines from the mosaic in place without breaking the ink that crosses them.
+
+    Each line's band is blanked, except where ink comes up to it from both sides: a stroke
+    crossing the line, whose missing piece is filled in from its two ends."""
+    R, C = m.shape[0] // ny - 2, m.shape[1] // nx - 2
+    for axis, n, count in ((0, ny, R), (1, nx, C)):
+        a = m if axis == 0 else m.T
+        for k in range(1, count + 2):
+            hw = half_outer if k in (1, count + 1) else half
+            lo, hi = int(np.floor(k * n - hw)), int(np.ceil(k * n + hw))
+            lo, hi = max(1, lo), min(a.shape[0] - 2, hi)
+            before = a[max(0, lo - 4) : lo].max(axis=0)  # [L] ink just outside the band, each side
+            after = a[hi : hi + 4].max(axis=0)
+            crossing = (_near(before, 3) > level) & (_near(after, 3) > level)  # a slanted stroke too
+            # A stroke running along the line makes it look wider than it is: keep the band there.
+            along = (a[max(0, lo - 3) : hi + 3] > level).sum(axis=0) >= (hi - lo) + 2
+            along = along & (_near(along.astype(np.float32), 2) > 0)
+            fill = np.where(crossing, np.minimum(before, after), 0.0)[None, :]
+            a[lo:hi] = np.where(along[None, :] & ~crossing[None, :], a[lo:hi], fill)
+
+
+def _near(x: np.ndarray, d: int) -> np.ndarray:
+    """[L] the largest value within d places (a running maximum)."""
+    p = np.pad(x, d)
+    return np.max([p[i : i + len(x)] for i in range(2 * d + 1)], axis=0)
+
+
+def _box_blur3(a: np.ndarray) -> np.ndarray:
+    p = np.pad(a, 1, mode="edge")
+    h, w = a.shape
+    return sum(p[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)) / 9.0
+
+
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """8-neighbour dilation by one pixel."""
+    out = mask | _shift(mask, 1, 0) | _shift(mask, -1, 0)
+    return out | _shift(out, 1, 1) | _shift(out, -1, 1)
+
+
+def extract_sheet(
+    image: np.ndarray, size: int = 28, name: str = "sheet", chars: str = "", need: int = 1
+) -> SheetResult:
+    """Cut every cell of one sheet (float [H,W] or [H,W,3], dark ink on light paper) into a glyph.
+
+    The grid is straightened into a mosaic of equal cells (one ring of cells beyond it kept, for
+    ink that crosses the border), its lines are erased, and the ink is split into connected
+    strokes. A stroke belongs to the cell that holds most of it, wherever else it reaches, so a
+    glyph keeps what crosses into a neighbour and takes nothing of the neighbour's. Small marks
+    that belong to no glyph (dots, specks) are dropped; a cell with none is empty. `chars`, when
+    given, lets cells meant for punctuation keep small marks.
+    """
+    f = max(1, round(max(image.shape[:2]) / 1800))  # find the grid at about 150 dpi
+    block = max(16, max(image.shape[:2]) // f // 64)  # paper brightness is judged over blocks this big
+    dark = _darkness(_shrink(image, f), block)
+    grid = find_grid(dark, name, need)
     rows, cols = grid.shape
     corners = grid.corners
-    n = int(round(np.mean(np.linalg.norm(np.diff(corners, axis=1), axis=-1))))  # cell side in pixels
-    _check_upright(dark, corners, n, name)
-    inset = min(0.2, (grid.thickness / 2 + 2) / n)
-    t = inset + (1 - 2 * inset) * (np.arange(n) + 0.5) / n  # [n] positions inside the cell, 0..1
-    u, v = t[None, :], t[:, None]  # u across (x), v down (y)
-    cells = np.empty((rows, cols, n, n), np.float32)
-    for r in range(rows):
-        for c in range(cols):
-            p00, p01, p10, p11 = corners[r, c], corners[r, c + 1], corners[r + 1, c], corners[r + 1, c + 1]
-            pts = (
-                ((1 - u) * (1 - v))[..., None] * p00
-                + (u * (1 - v))[..., None] * p01
-                + ((1 - u) * v)[..., None] * p10
-                + (u * v)[..., None] * p11
-            )
-            cells[r, c] = _bilinear(dark, pts[..., 0], pts[..., 1])
-    edge = int(np.ceil(grid.thickness)) + 3
-    _clear_line_residue(cells, edge)
-    ink = cells[cells > 0.2]
-    level = float(np.percentile(ink, 95)) if ink.size > 50 else 1.0
-    thresh = max(0.2, 0.35 * level)
+    nx = np.mean(np.linalg.norm(np.diff(corners, axis=1), axis=-1))  # cell width in pixels
+    ny = np.mean(np.linalg.norm(np.diff(corners, axis=0), axis=-1))
+    _check_upright(dark, corners, int(ny), name)
+    ext = _extend(corners)
+    thick, border = grid.thickness, grid.border
+    fine = max(1, min(f, int(f * min(nx, ny) / 80)))
+    if fine < f:  # small cells (a photo of a whole desk): cut glyphs from a sharper copy of the grid
+        s = f / fine
+        ext = (ext + 0.5) * s - 0.5
+        lo = np.maximum(0, np.floor(ext.reshape(-1, 2).min(axis=0)) - 8).astype(int)  # (x, y)
+        hi = np.ceil(ext.reshape(-1, 2).max(axis=0)).astype(int) + 8
+        crop = image[lo[1] * fine : hi[1] * fine, lo[0] * fine : hi[0] * fine]
+        dark = _darkness(_shrink(crop, fine), round(block * s))
+        ext = ext - lo
+        nx, ny, thick, border = nx * s, ny * s, thick * s, border * s
+    nx, ny = int(round(nx)), int(round(ny))
+    m = _mosaic(dark, ext, nx, ny)  # [(rows+2)*ny, (cols+2)*nx]
+    _erase_lines(m, nx, ny, thick / 2 + 1.5, border / 2 + 1.5, 0.12)
+    inside = m[ny:-ny, nx:-nx]
+    ink = inside[inside > 0.15]
+    level = float(np.percentile(ink, 95)) if ink.size > 50 else 1.0  # full ink, lines gone
+    thresh = max(0.16, 0.3 * level)  # above the template's light-grey guides (about 0.12)
+    mask = _box_blur3(m) > thresh  # grain and noise averaged out: pencil strokes hold together
+    labels, count = connected_components(_grow(mask))
+    labels = labels * mask  # grown only to join broken strokes; the ink is what was dark
     glyphs, where, boxes, empty = [], [], [], []
+    home, small, count = _assign(labels, count, nx, ny, rows, cols, thick / 2 + 1.5)
     for r in range(rows):
         for c in range(cols):
-            mask = _clean_mask(cells[r, c] > thresh, min_area=max(3, (0.008 * n) ** 2))
-            ys, xs = np.nonzero(mask)
-            if len(ys) < min_ink * n * n:
+            ch = chars[(r * cols + c) % len(chars)] if chars else ""
+            parts = [lab for lab in range(1, count + 1) if home[lab] == (r, c)]
+            if ch in PUNCTUATION:
+                parts += [lab for lab in range(1, count + 1) if small[lab] == (r, c)]
+            if not parts:
                 empty.append((r, c))
                 continue
-            grown = mask | _shift(mask, 1, 0) | _shift(mask, -1, 0) | _shift(mask, 1, 1) | _shift(mask, -1, 1)
-            glyph = np.clip(cells[r, c] / level, 0, 1) * grown
-            glyphs.append(normalize_glyph(glyph * 255, size, round(size * 20 / 28), threshold=INK_SHARE))
+            mine = np.isin(labels, parts)
+            ys, xs = np.nonzero(mine)
+            y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            crop = np.clip(m[y0:y1, x0:x1] / level, 0, 1) * _grow(mine[y0:y1, x0:x1])
+            glyphs.append(normalize_glyph(crop * 255, size, round(size * 20 / 28), threshold=INK_SHARE))
             where.append((r, c))
-            box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float64) / n
-            boxes.append(inset + (1 - 2 * inset) * box)
+            boxes.append([(x0 - (c + 1) * nx) / nx, (y0 - (r + 1) * ny) / ny, (x1 - (c + 1) * nx) / nx, (y1 - (r + 1) * ny) / ny])
     return SheetResult(
         np.array(glyphs, np.uint8).reshape(-1, size, size),
         np.array(where, np.int64).reshape(-1, 2),
@@ -392,6 +636,117 @@ def extract_sheet(grey: np.ndarray, size: int = 28, name: str = "sheet", min_ink
         np.array(empty, np.int64).reshape(-1, 2),
         grid,
     )
+
+
+PUNCTUATION = set(".,:;'`\"-_~!?")  # characters small enough to look like a speck
+MIN_GLYPH = 0.15  # a stroke shorter than this share of the cell, in both directions, is a mark, not a glyph
+
+
+def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: int, half: float):
+    """Give each connected stroke a cell.
+
+    Returns home (label -> (row, col) for strokes that make or join a glyph, else None), small
+    (label -> the cell a small mark lies in, for punctuation cells) and the new label count
+    (`labels` is changed in place where touching glyphs are split).
+    """
+    C = cols + 2
+    cell_of = (np.arange(labels.shape[0]) // ny)[:, None] * C + (np.arange(labels.shape[1]) // nx)[None, :]
+    n_cells = (rows + 2) * C
+    counts = np.bincount((labels * n_cells + cell_of).ravel(), minlength=(count + 1) * n_cells)
+    counts = counts.reshape(count + 1, n_cells)  # [label, cell] pixels
+    counts[0] = 0
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    box = np.zeros((count + 1, 4))
+    box[:, 0] = box[:, 1] = np.inf
+    box[:, 2] = box[:, 3] = -np.inf
+    np.minimum.at(box[:, 0], lab, xs)
+    np.minimum.at(box[:, 1], lab, ys)
+    np.maximum.at(box[:, 2], lab, xs + 1)
+    np.maximum.at(box[:, 3], lab, ys + 1)
+    home: list = [None] * (count + 1)
+    small: list = [None] * (count + 1)
+    big = ((box[:, 2] - box[:, 0]) >= MIN_GLYPH * nx) | ((box[:, 3] - box[:, 1]) >= MIN_GLYPH * ny)
+    for lab_ in range(1, count + 1):
+        cell = int(np.argmax(counts[lab_]))
+        r, c = cell // C - 1, cell % C - 1
+        if not (0 <= r < rows and 0 <= c < cols):
+            continue  # mostly outside the grid: margin text, a neighbour page's edge
+        if big[lab_]:
+            home[lab_] = (r, c)
+        else:
+            small[lab_] = (r, c)
+    # Two glyphs that touch make one stroke: a cell left with nothing takes back the part of a
+    # neighbour's stroke that lies in it, when that part is glyph-sized (not a tail crossing over).
+    for cell in range(n_cells):
+        r, c = cell // C - 1, cell % C - 1
+        if not (0 <= r < rows and 0 <= c < cols) or (r, c) in home:
+            continue
+        share = counts[:, cell] / np.maximum(1, counts.sum(axis=1))
+        for lab_ in np.flatnonzero((share > 0.2) & big[: len(share)]):
+            if home[lab_] is None:
+                continue
+            part = (labels == lab_) & (cell_of == cell)
+            ys, xs = np.nonzero(part)
+            hr, hc = home[lab_]
+            # How far the part reaches into this cell from the border it shares with the stroke's home.
+            depth = max(
+                (ys.max() + 1 - (r + 1) * ny) / ny if r > hr else ((r + 2) * ny - ys.min()) / ny if r < hr else 0,
+                (xs.max() + 1 - (c + 1) * nx) / nx if c > hc else ((c + 2) * nx - xs.min()) / nx if c < hc else 0,
+            )
+            if depth >= 0.45 and max(np.ptp(xs) + 1, np.ptp(ys) + 1) >= 0.35 * min(nx, ny):
+                count += 1
+                labels[part] = count
+                home.append((r, c))
+                small.append(None)
+                box = np.concatenate([box, [[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]]])
+                big = np.append(big, True)
+                break
+    # A piece cut off by a grid line (a descender's tail, a stroke crossing at a shallow angle)
+    # goes back to the glyph whose ink it meets across the line.
+    for lab_ in range(1, count + 1):
+        if not np.isfinite(box[lab_]).all():
+            continue
+        across = _across_line(labels, box[lab_], nx, ny, half)
+        owners = [home[o] for o in across if o <= len(home) - 1 and home[o] is not None and o != lab_]
+        if owners:
+            home[lab_] = max(set(owners), key=owners.count)
+            small[lab_] = None
+    # Small marks join a glyph of their own cell when they sit over or under it (an i's dot).
+    for lab_ in range(1, count + 1):
+        if small[lab_] is None or home[lab_] is not None:
+            continue
+        x0, y0, x1, y1 = box[lab_]
+        for other in range(1, count + 1):
+            if home[other] != small[lab_]:
+                continue
+            bx0, by0, bx1, by1 = box[other]
+            if x1 > bx0 - 0.1 * nx and x0 < bx1 + 0.1 * nx and y1 > by0 - 0.3 * ny and y0 < by1 + 0.3 * ny:
+                home[lab_] = small[lab_]
+                break
+    return home, small, count
+
+
+def _across_line(labels: np.ndarray, box, nx: int, ny: int, half: float) -> list[int]:
+    """Labels of the ink just across the grid line that the box (x0, y0, x1, y1) touches, if the
+    box is a sliver beside that line (under 0.3 of a cell across it), else none."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    gap = int(np.ceil(half)) + 4
+    mx, my = max(4, int(0.15 * nx)), max(4, int(0.15 * ny))  # the stroke may have run along the line
+    strips = []
+    for k in range(1, labels.shape[0] // ny if y1 - y0 < 0.3 * ny else 1):
+        line = k * ny
+        if abs(y0 - line) <= gap:  # touches the line from below: look above it
+            strips.append(labels[max(0, line - gap - 4) : max(0, line - gap + 3), max(0, x0 - mx) : x1 + mx])
+        if abs(y1 - line) <= gap:
+            strips.append(labels[line + gap - 3 : line + gap + 4, max(0, x0 - mx) : x1 + mx])
+    for k in range(1, labels.shape[1] // nx if x1 - x0 < 0.3 * nx else 1):
+        line = k * nx
+        if abs(x0 - line) <= gap:
+            strips.append(labels[max(0, y0 - my) : y1 + my, max(0, line - gap - 4) : max(0, line - gap + 3)])
+        if abs(x1 - line) <= gap:
+            strips.append(labels[max(0, y0 - my) : y1 + my, line + gap - 3 : line + gap + 4])
+    return [int(v) for strip in strips for v in strip.ravel() if v]
 
 
 def _check_upright(dark: np.ndarray, corners: np.ndarray, cell: int, name: str) -> None:
@@ -411,36 +766,47 @@ def _check_upright(dark: np.ndarray, corners: np.ndarray, cell: int, name: str) 
         )
 
 
-def _clear_line_residue(cells: np.ndarray, edge: int) -> None:
-    """Blank rows/columns near each cell edge that are mostly dark: what is left of a grid line."""
-    for r_idx in range(edge):
-        for sl, ax in (((r_idx,), 0), ((-1 - r_idx,), 0), ((r_idx,), 1), ((-1 - r_idx,), 1)):
-            view = cells[..., sl[0], :] if ax == 0 else cells[..., :, sl[0]]
-            line_like = (view > 0.3).mean(axis=-1) > 0.5  # [rows, cols]
-            view[line_like] = 0.0
+TURNS = {1: "90 degrees clockwise", 2: "upside down (180 degrees)", 3: "90 degrees counter-clockwise"}
 
 
-def _clean_mask(mask: np.ndarray, min_area: float) -> np.ndarray:
-    """Drop specks (see `despeckle`), and small fragments at the cell edge from a neighbour's glyph."""
-    labels, count = connected_components(mask)
-    if count == 0:
-        return mask
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    areas[0] = 0
-    keep = areas >= max(min_area, SPECK_SHARE * areas[1:].sum())
-    n = mask.shape[0]
-    for lab in np.flatnonzero(keep & (areas < 0.1 * areas.max())):
-        ys, xs = np.nonzero(labels == lab)
-        y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
-        if (
-            (y0 == 0 and y1 < 0.25 * n)
-            or (y1 == n - 1 and y0 > 0.75 * n)
-            or (x0 == 0 and x1 < 0.25 * n)
-            or (x1 == n - 1 and x0 > 0.75 * n)
-        ):
-            keep[lab] = False
-    keep[0] = False
-    return keep[labels]
+def page_turn(res: SheetResult, chars: str, margin: float = 0.25) -> str | None:
+    """How the page seems turned, or None when it reads best as it is.
+
+    Cells are labelled by position, so a page scanned sideways or upside down is mislabelled
+    without a word. The shipped character classifier reads the glyphs as they are and with the
+    whole page turned back each way (the grid turns too, so each cell's label changes); a turn
+    that reads clearly better than the page as it is means the page is turned. Sheets with too
+    few characters the classifier knows are not judged.
+    """
+    from ..metrics.features import fold_case, load_net  # the data layer needs it only here
+
+    rows, cols = res.grid.shape
+    try:
+        net = load_net("chars")
+    except (FileNotFoundError, OSError):
+        return None
+    known = {c: i for i, c in enumerate(net.charset)}
+    grid = np.zeros((rows, cols, *res.glyphs.shape[1:]), np.uint8)
+    filled = np.zeros((rows, cols), bool)
+    grid[res.cells[:, 0], res.cells[:, 1]] = res.glyphs
+    filled[res.cells[:, 0], res.cells[:, 1]] = True
+    scores = {}
+    for k in range(4):
+        g = np.rot90(np.rot90(grid, k, axes=(0, 1)), k, axes=(2, 3))  # the page turned k quarters back
+        f = np.rot90(filled, k)
+        r_, c_ = np.nonzero(f)
+        want = [chars[(r * f.shape[1] + c) % len(chars)] for r, c in zip(r_, c_)]
+        use = [i for i, ch in enumerate(want) if ch in known]
+        if len(use) < 6 or (k % 2 and f.shape[0] * f.shape[1] < len(chars)):
+            scores[k] = 0.0
+            continue
+        pred = net.predict(np.ascontiguousarray(g[r_, c_][use]))
+        truth = np.array([known[want[i]] for i in use])
+        scores[k] = float(np.mean(fold_case(pred, net.charset) == fold_case(truth, net.charset)))
+    best = max(scores, key=scores.get)
+    if best and scores[best] >= 0.5 and scores[best] >= scores[0] + margin:
+        return TURNS[best]
+    return None
 
 
 def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28) -> GlyphDataset:
@@ -451,20 +817,20 @@ def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28)
     Empty cells are warned about, never filled with invented glyphs.
     """
     if not chars:
-        raise ValueError("--chars is empty: give the characters written on the sheet, row by row")
+        raise UserError("--chars is empty: give the characters written on the sheet, row by row")
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
-        raise ValueError("no sheets given")
+        raise UserError("no sheets given: name one or more scans or photos")
     charset = "".join(dict.fromkeys(chars))
     images, labels, sheet_ids, cells, boxes, empties = [], [], [], [], [], []
     for s, path in enumerate(paths):
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        res = extract_sheet(read_sheet(path), size, str(path))
+            raise UserError(f"{path}: no such file; check the path")
+        res = extract_sheet(read_sheet(path), size, str(path), chars, len(chars))
         rows, cols = res.grid.shape
         n_cells = rows * cols
         if len(chars) > n_cells:
-            raise ValueError(
+            raise UserError(
                 f"{path}: --chars has {len(chars)} characters but the sheet's grid has only "
                 f"{rows} x {cols} = {n_cells} cells; wrong --chars or wrong sheet?"
             )
@@ -475,7 +841,13 @@ def extract_sheets(paths, chars: str, writer: str | None = None, size: int = 28)
                 stacklevel=2,
             )
         if len(res.glyphs) == 0:
-            raise ValueError(f"{path}: found a {rows} x {cols} grid but every cell is empty")
+            raise UserError(f"{path}: found a {rows} x {cols} grid but every cell is empty; is the ink too faint?")
+        turned = page_turn(res, chars)
+        if turned:
+            raise UserError(
+                f"{path}: the page seems turned {turned} (its glyphs read as --chars only when turned back); "
+                "turn the image upright and extract again"
+            )
         if len(res.empty):
             listed = ", ".join(f"({r},{c})" for r, c in res.empty[:20])
             warnings.warn(f"{path}: {len(res.empty)} empty cell(s) skipped at (row,col) {listed}", stacklevel=2)
