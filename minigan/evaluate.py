@@ -358,7 +358,8 @@ def main(argv=None) -> int:
     p.add_argument("--metrics", default="fid,kid,acc", help=f"comma list of {', '.join(METRICS)}")
     p.add_argument("--n", type=int, default=10000, help="generated samples (and cap of each real set)")
     p.add_argument("--writers", type=_writer_list, default=None,
-                   help="writer ids for the writer metric, e.g. 45-54 (default: the last 10)")
+                   help="writer ids, e.g. 35-44: for the writer metric (default: the last 10) "
+                        "and the judge (default: the dev writers 35-44)")
     p.add_argument("--judge-k", type=_k, default=None,
                    help="judge: how many of each writer's glyphs the style is fitted to: 'all' "
                         "(the 52 it does not hold back) or a number, e.g. 10 (default: all)")

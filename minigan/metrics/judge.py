@@ -42,10 +42,10 @@ HELD_OUT_WRITERS = tuple(range(45, 55))   # run once, at the end; never for a ch
 FLOOR_WRITERS = tuple(range(0, 45))       # whose real glyphs make the floor
 # A drawn glyph counts as a near-copy of a style glyph above this correlation (after the best
 # shift of up to COPY_SHIFT pixels). It sits above the 99th percentile (0.886) of two real,
-# independent drawings of the SAME character by different Chars74K writers (0.8% exceed it),
-# so a drawing this close to a glyph of ANOTHER character was copied, not drawn; a writer's
-# real held-back glyphs exceed it against their own other glyphs 0.9% of the time (c/C, o/O,
-# 0/O: docs/judge.md, "Near-copies").
+# independent drawings of the SAME character by different Chars74K writers (0-44: 0.8% exceed it),
+# so a drawing this close to a glyph of ANOTHER character was copied, not drawn; the real
+# held-back glyphs of writers 0-34 exceed it against their own other glyphs 0.9% of the time
+# (c/C, o/O, 0/O: docs/judge.md, "Near-copies").
 NEAR_COPY = 0.9
 COPY_SHIFT = 2
 
@@ -303,6 +303,10 @@ def judge_protocol(fit_draw: FitDraw | None, dataset: GlyphDataset, writers=DEV_
             out[name]["near_copies"] = float(np.mean(np.concatenate(scores) > NEAR_COPY))
     if "method" in out:
         out["gain"] = gain(out["method"]["prob"], out["floor"]["prob"], out["ceiling"]["prob"])
+        # What a judge that knows nothing (p = 1/W for every sample) would score: the floor sits
+        # below chance, since the judge is sure another writer's glyphs are that writer's.
+        out["gain_at_chance"] = gain(1.0 / judge.writer_net.net.classes, out["floor"]["prob"],
+                                     out["ceiling"]["prob"])
         out["gain_by_writer_bootstrap"] = _bootstrap_gain(verdicts, writers, rows, seed)
         out["char_accuracy_vs_real"] = out["method"]["readable"] / max(out["ceiling"]["readable"], 1e-12)
     if keep_glyphs:
@@ -343,6 +347,7 @@ def format_judge(report: dict) -> str:
     if "gain" in report:
         b = report.get("gain_by_writer_bootstrap", {})
         span = f" (writers resampled: {b['p05']:.2f} to {b['p95']:.2f})" if b else ""
-        lines.append(f"gain {report['gain']:.3f}{span}; characters read right "
+        lines.append(f"gain {report['gain']:.3f}{span} (chance-level p would score "
+                     f"{report['gain_at_chance']:.3f}); characters read right "
                      f"{report['char_accuracy_vs_real']:.2f} x the real glyphs' rate")
     return "\n".join(lines)
