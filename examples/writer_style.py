@@ -193,7 +193,7 @@ def main(argv=None) -> int:
                 f"{report['gain']:.2f}, model {Path(str(ckpt)).name}")
         print(f"wrote {args.picture}")
     report.pop("glyphs")
-    report.update(settings, seconds=round(time.perf_counter() - start, 1))
+    report.update(settings=settings, seconds=round(time.perf_counter() - start, 1))
     if args.out:
         write_atomic(args.out, lambda f: f.write(json.dumps(report, indent=1).encode()))
         print(f"wrote {args.out}")

@@ -233,3 +233,21 @@ def test_evaluate_rejects_a_bad_k(capsys):
     with pytest.raises(SystemExit):
         main(["--metrics", "judge", "--judge-k", "0"])
     assert "--judge-k" in capsys.readouterr().err
+
+
+def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tiny_62, tmp_path):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "examples" / "writer_style.py"
+    spec = importlib.util.spec_from_file_location("writer_style", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out, pic, draws = tmp_path / "r.json", tmp_path / "p.png", tmp_path / "d.npz"
+    args = ["--ckpt", str(tiny_62), "--writers", "35-36", "--k", "5", "--samples", "2", "--steps", "1",
+            "--tune-steps", "0", "--out", str(out), "--picture", str(pic), "--draws", str(draws)]
+    assert module.main(args) == 0
+    first = json.loads(out.read_text())
+    assert first["method"]["n"] == 4 and "top1" in first["old_metric"]["method"]
+    assert pic.is_file() and draws.is_file()
+    assert module.main(args) == 0                                          # from the kept draws
+    assert json.loads(out.read_text())["method"] == first["method"]
