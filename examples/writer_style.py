@@ -177,7 +177,7 @@ def main(argv=None) -> int:
                                   lr=args.lr, tune_lr=args.tune_lr, pull=args.pull,
                                   variation=args.variation)
         method = "style fitted and drawn as python -m minigan.write does"
-    settings = {"ckpt": str(ckpt), "k": args.k, "samples": args.samples, "space": args.space,
+    settings = {"ckpt": args.ckpt or "the shipped model, minigan/weights/writer_default.npz", "k": args.k, "samples": args.samples, "space": args.space,
                 "steps": args.steps, "lr": args.lr, "tune_steps": args.tune_steps,
                 "tune_lr": args.tune_lr, "pull": args.pull, "variation": args.variation,
                 "seed": args.seed, "method": method}
