@@ -26,7 +26,6 @@ networks, and never use it as a training loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
