@@ -15,10 +15,11 @@ is judged on characters it never saw from that writer.
              warps), as examples/train_feature_nets.py trains the shipped "chars" net
 
 The figures each reached on the held-back glyphs of writers 0-44 go into the files' meta;
-writers 45-54 are never looked at here. The shipped files come from the defaults (seed 0); a
-rerun gives them bit for bit (445 s to 1400 s on a shared 2-core CPU). --extra-builtin 100 --widths 16 32 64 --writer-epochs 12 (100
-built-in writers as extra classes) was tried and did no better: ten-glyph top-1 6.7% against
-4.4%, mean rank 14.4 against 14.0, p 0.042 against 0.054.
+writers 45-54 are never looked at here. The shipped files come from the defaults (seed 0);
+a rerun gives them bit for bit (445 s to 1400 s on a shared 2-core CPU). Also tried, and no
+better: --extra-builtin 100 --widths 16 32 64 --writer-epochs 12 (100 built-in writers as
+extra classes): ten-glyph top-1 6.7% against 4.4%, mean rank 14.4 against 14.0, p 0.042
+against 0.054.
 """
 from __future__ import annotations
 
