@@ -1,187 +1,205 @@
 """Does a fitted style carry a person's hand onto characters they never wrote? Measure it.
 
-    python examples/writer_style.py --ckpt runs/c74-sg2-32 --k all --space w+ --out style.json
-    python examples/writer_style.py --ckpt runs/c74-sg2-32 --picture writer.png --writer 45 \\
-        --text "The quick brown fox"
+    python examples/writer_style.py --k all --out style-all.json --picture dev.png
+    python examples/writer_style.py --k 10 --out style-10.json
+    python examples/writer_style.py --ckpt runs/c74-sg2-32 --steps 100 --tune-steps 0 --k all
 
-Protocol (minigan.metrics.writer_fidelity on Chars74K writers 45-54, whom neither the model
-nor the metric networks saw): for each writer, the 62 characters are split into --folds
-groups; for each group one style code is fitted (minigan.style.fit_style) to that writer's
-glyphs of the *other* groups (all of them, or K chosen at random), and the group's characters
-are drawn with it. So no glyph is ever drawn from a style that saw that character. Each drawn
-glyph is scored by writer identification and by the character classifier, beside the real
-held-out glyph (ceiling) and another writer's real glyph of the same character (floor).
+The headline is the judge (minigan.metrics.judge, docs/judge.md) on the dev protocol: each
+writer (default: the dev writers, Chars74K 35-44) holds back 10 characters; the method is
+given the writer's glyphs of the other characters (--k all: the 52 of them, or K at random),
+fits a style to them and draws the 10 held-back characters. The judge scores the 10 drawn
+glyphs together, beside the writer's own real held-back glyphs (ceiling) and another writer's
+real glyphs of the same characters (floor): gain = (p - floor) / (ceiling - floor), with
+top-1, mean rank, the share of near-copies of the given glyphs and the characters read right.
 
-With a writer-conditioned CondGAN checkpoint, the style is instead a new writer row fitted to
-the same glyphs (minigan.style.fit_writer_row), drawn at z = 0.
+The method is what `python -m minigan.write` does (its defaults: 50 fitting and 30 tuning
+steps, the default pull, variation 0.15, the shipped model); the options change it. With a
+writer-conditioned CondGAN checkpoint, the style is a new writer row fitted to the same
+glyphs (minigan.style.fit_writer_row), drawn at z = 0.
 
---picture instead fits one writer's style to all their glyphs and writes --text with it,
-beside that writer's real glyphs.
+A secondary, older figure rides along: nearest-centroid writer identification of each drawn
+glyph among the evaluated writers (minigan.metrics.writer). It flatters (a few writers, one
+glyph at a time, centroids from the very glyphs the style was fitted on); read the judge.
+
+--picture writes, for the writers, each held-back character's real glyph beside the drawn
+one (rows: writers). Writers 45-54 are the held-out hands: run on them once, at the end.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from minigan.data import GlyphDataset, load_spec
+from minigan._files import write_atomic
+from minigan.data import GlyphDataset, load
+from minigan.evaluate import style_fit_draw
 from minigan.generate import load_generator
-from minigan.images import image_grid, save_atomic
-from minigan.metrics import to_glyphs, writer_fidelity
+from minigan.images import save_atomic
+from minigan.metrics import to_glyphs
+from minigan.metrics.judge import format_judge, held_back, judge_protocol
+from minigan.metrics.writer import centroid_ranks, writer_embedding
+from minigan.metrics.features import load_net
 from minigan.models import build_models
-from minigan.style import PULL, TUNE_LR, draw, draw_writer, fit_style, fit_writer_row, tune_writer
-from minigan.write import write_text
-
-OMNIGLOT_LATIN = (420, 439)  # writer ids of Omniglot's Latin alphabet (alphabet 21 * 20 + drawer)
-
-
-def style_method(G, cfg, args):
-    """fit_draw for a content-conditioned style model: one style code (W or W+) fitted to
-    the glyphs, optionally with the synthesis layers tuned around it."""
-    def fit_draw(targets, train_chars, held_chars):
-        style = fit_style(G, cfg, targets, train_chars, space=args.space, steps=args.steps,
-                          lr=args.lr, tune_steps=args.tune_steps, tune_lr=args.tune_lr,
-                          pull=args.pull, seed=args.seed)
-        return draw(G, cfg, style, held_chars)
-    return fit_draw
+from minigan.style import TUNE_LR, draw_writer, fit_writer_row, tune_writer
+from minigan.write import DEFAULT_MODEL
 
 
 def condgan_row_method(G, cfg, args):
     """fit_draw for a writer-conditioned CondGAN: a new writer row fitted to the glyphs, on a
-    fresh copy of G each time (so no fold sees another's row), then optionally G tuned around
-    it (minigan.style.tune_writer)."""
+    fresh copy of G each time (so no writer sees another's row), then optionally G tuned
+    around it (minigan.style.tune_writer). Drawn at z = 0, so every sample is the same."""
     state = G.state_dict()
 
-    def fit_draw(targets, train_chars, held_chars):
+    def fit_draw(glyphs, chars, held, samples):
         g, _ = build_models(cfg)
         g.load_state_dict(state)
         g.eval().requires_grad_(False)
-        writer = fit_writer_row(g, cfg, targets, train_chars, steps=args.steps, lr=args.lr)
+        targets = GlyphDataset(glyphs, np.zeros(len(glyphs), np.int64), "?").as_float(cfg.res) * 2.0 - 1.0
+        writer = fit_writer_row(g, cfg, targets, chars, steps=args.steps, lr=args.lr)
         if args.tune_steps:
-            tune_writer(g, cfg, writer, targets, train_chars, steps=args.tune_steps,
-                        lr=args.tune_lr)
-        return draw_writer(g, cfg, writer, held_chars)
+            tune_writer(g, cfg, writer, targets, chars, steps=args.tune_steps, lr=args.tune_lr)
+        return [to_glyphs(draw_writer(g, cfg, writer, held))] * samples
     return fit_draw
 
 
-def fold_glyphs(fit_draw, cfg, ds, writer, folds, k, seed, only=None):
-    """{char: uint8 [28, 28]} for every character `writer` wrote, each drawn by
-    fit_draw(targets, train_chars, held_chars) from glyphs of the other folds only (of the
-    folds in `only`, when given)."""
-    own = ds.subset(ds.writers == writer)
-    chars = np.array([ds.charset[label] for label in own.labels])
-    targets = own.as_float(cfg.res) * 2.0 - 1.0
-    rng = np.random.default_rng(seed + writer)
+def cached(fit_draw, path: Path | None, settings: dict):
+    """fit_draw that keeps every writer's draws in `path` (an .npz) and reuses them when the
+    file was made with the same settings, so a picture or a re-score needs no refit."""
+    if path is None:
+        return fit_draw
+    store = {}
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            if json.loads(str(z["settings"])) == settings:
+                store = {k: z[k] for k in z.files if k != "settings"}
+
+    def wrapped(glyphs, chars, held, samples):
+        # Writers who hold back the same characters are given the same characters: the key
+        # must name the glyphs themselves.
+        key = f"{held}|{hashlib.sha1(np.ascontiguousarray(glyphs).tobytes()).hexdigest()[:20]}"
+        if key not in store:
+            store[key] = np.stack(fit_draw(glyphs, chars, held, samples))   # [S, 10, 28, 28]
+            arrays = dict(store, settings=np.array(json.dumps(settings)))
+            write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
+        return list(store[key])
+    return wrapped
+
+
+def old_metric(report: dict, ds, writers) -> dict:
+    """The former headline: each drawn (and real) held-back glyph identified by the nearest
+    writer centroid among `writers`, centroids built from their real glyphs without that
+    character (leave-one-character-out), in the shipped writer embedding."""
+    net = load_net("writers")
+    pool = ds.subset(np.isin(ds.writers, writers))
+    gallery = writer_embedding(net, pool.images, pool.chars())
     out = {}
-    for f in range(folds) if only is None else only:
-        held = np.array([cfg.charset.index(c) % folds == f for c in chars])
-        train = np.flatnonzero(~held)
-        if k is not None:
-            train = rng.choice(train, size=min(k, len(train)), replace=False)
-        drawn = to_glyphs(fit_draw(targets[train], "".join(chars[train]), "".join(chars[held])))
-        out.update(zip(chars[held], drawn))
+    for name, pick in (("method", lambda real, drawn: drawn[0]), ("ceiling", lambda real, drawn: real)):
+        images, labels, owners = [], [], []
+        for w, (real, drawn) in report["glyphs"].items():
+            images.append(pick(real, drawn))
+            labels += [ds.charset.index(c) for c in held_back(w)]
+            owners += [w] * len(held_back(w))
+        labels, owners = np.array(labels), np.array(owners)
+        emb = writer_embedding(net, np.concatenate(images), "".join(ds.charset[i] for i in labels))
+        ranks = centroid_ranks(emb, labels, owners, gallery, pool.labels, pool.writers)
+        out[name] = {"top1": float(np.mean(ranks == 0)), "top5": float(np.mean(ranks < 5)), "n": len(ranks)}
+    out["chance_top1"] = 1 / len(writers)
     return out
 
 
-def load_writers_set(name: str) -> GlyphDataset:
-    """Chars74K, or Omniglot's Latin alphabet (a-z by 20 drawers, writer ids 420-439) with its
-    labels mapped to the letters: hands that neither the model nor the metric networks saw."""
-    if name == "chars74k":
-        return load_spec("chars74k")
-    ds = load_spec(f"omniglot@{OMNIGLOT_LATIN[0]}-{OMNIGLOT_LATIN[1]}")
-    return GlyphDataset(ds.images, ds.labels - ds.labels.min(), "abcdefghijklmnopqrstuvwxyz",
-                        ds.writers, source="omniglot Latin")
-
-
-def measure(args) -> dict:
-    G, cfg = load_generator(args.ckpt)
-    ds = load_writers_set(args.set)
-    lo, hi = map(int, args.writers.split("-"))
-    writers = list(range(lo, hi + 1))
-    k = None if args.k == "all" else int(args.k)
-    method = condgan_row_method if cfg.model == "condgan" else style_method
-    fit_draw = method(G, cfg, args)
-    start = time.perf_counter()
-    drawn = {}
-    only = None if args.only_folds is None else [int(f) for f in args.only_folds.split(",")]
-    for w in writers:
-        drawn[w] = fold_glyphs(fit_draw, cfg, ds, w, args.folds, k, args.seed, only)
-        print(f"writer {w}: {len(drawn[w])} glyphs drawn, {time.perf_counter() - start:.0f}s",
-              flush=True)
-    def make_glyph(others, char):
-        # `others` (the writer's other glyphs) says whose turn it is; the glyph was drawn above
-        # from a style fitted without this character's fold.
-        return drawn[int(others.writers[0])][char]
-
-    chars = None if only is None else "".join(
-        c for c in ds.charset if cfg.charset.index(c) % args.folds in only)
-    report = writer_fidelity(make_glyph, ds, writers, k=None, chars=chars, seed=args.seed)
-    report.update({"set": args.set, "writers_ids": args.writers, "k": args.k,
-                   "method": method.__name__, "space": args.space,
-                   "folds": args.folds, "only_folds": args.only_folds,
-                   "steps": args.steps, "lr": args.lr,
-                   "tune_steps": args.tune_steps, "tune_lr": args.tune_lr, "pull": args.pull,
-                   "seconds": round(time.perf_counter() - start, 1), "ckpt": str(args.ckpt)})
-    return report
-
-
-def picture(args) -> None:
-    G, cfg = load_generator(args.ckpt)
-    ds = load_spec("chars74k")
-    own = ds.subset(ds.writers == args.writer)
-    chars = "".join(ds.charset[label] for label in own.labels)
-    style = fit_style(G, cfg, own.as_float(cfg.res) * 2.0 - 1.0, chars, space=args.space,
-                      steps=args.steps, lr=args.lr, tune_steps=args.tune_steps,
-                      tune_lr=args.tune_lr, pull=args.pull, seed=args.seed)
-    page, _, _, _ = write_text(G, cfg, style, args.text, x_height=28, width=900, seed=args.seed)
-    real = image_grid(own.images, cols=31, scale=1, pad=2)
-    canvas = Image.new("L", (max(real.width, page.shape[1]), real.height + page.shape[0] + 10), 255)
-    canvas.paste(real, (0, 0))
-    canvas.paste(Image.fromarray(page), (0, real.height + 10))
-    save_atomic(canvas, args.picture)
-    print(f"wrote {args.picture}")
+def picture(report: dict, path, title: str, scale: int = 2) -> None:
+    """Rows: writers; for each held-back character, the real glyph then the drawn one."""
+    glyphs = report["glyphs"]
+    size, gap, left, top = 28 * scale, 10, 90, 34
+    held = max(len(real) for real, _ in glyphs.values())
+    width = left + held * (2 * size + gap) + gap
+    row_h = size + 22
+    canvas = Image.new("L", (width, top + len(glyphs) * row_h + 6), 255)
+    pen = ImageDraw.Draw(canvas)
+    pen.text((6, 6), title, fill=0)
+    pen.text((6, 20), "each pair: real held-back glyph | drawn", fill=90)
+    for r, (w, (real, drawn)) in enumerate(glyphs.items()):
+        y = top + r * row_h
+        pen.text((6, y + size // 2 - 6), f"writer {w}", fill=0)
+        for i, c in enumerate(held_back(w)):
+            x = left + i * (2 * size + gap)
+            for j, g in enumerate((real[i], drawn[0][i])):
+                tile = Image.fromarray(255 - g).resize((size, size), Image.NEAREST)
+                canvas.paste(tile, (x + j * size, y))
+            pen.rectangle([x, y, x + 2 * size - 1, y + size - 1], outline=170)
+            pen.text((x + size - 3, y + size + 2), c, fill=0)
+    save_atomic(canvas, path)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True)
-    p.add_argument("--set", choices=["chars74k", "omniglot-latin"], default="chars74k",
-                   help="whose hands: Chars74K, or Omniglot's Latin drawers (a-z only)")
-    p.add_argument("--writers", default="45-54",
-                   help="writer ids, FIRST-LAST (Omniglot's Latin drawers are 420-439)")
+    p.add_argument("--ckpt", default=None, help="the model (default: the shipped one, as write uses)")
+    p.add_argument("--writers", default="35-44",
+                   help="Chars74K writer ids, FIRST-LAST (35-44: the dev writers; 45-54 only once, at the end)")
     p.add_argument("--k", default="all", help="'all' or how many of the writer's glyphs to fit to")
+    p.add_argument("--samples", type=int, default=3,
+                   help="draws of the held-back characters per fitted style (each one judged sample)")
     p.add_argument("--space", choices=["w", "w+"], default="w+")
-    p.add_argument("--folds", type=int, default=4)
-    p.add_argument("--only-folds", default=None,
-                   help="draw only these folds' characters, e.g. 0,2 (a quicker, partial run)")
-    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--steps", type=int, default=50, help="fitting steps (write's default)")
     p.add_argument("--lr", type=float, default=0.05,
                    help="fitting rate (style code, or a CondGAN's writer row)")
-    p.add_argument("--tune-steps", type=int, default=0,
+    p.add_argument("--tune-steps", type=int, default=30,
                    help="then fine-tune the model around the fitted style this many steps "
-                        "(minigan.style.tune; for a CondGAN, minigan.style.tune_writer)")
+                        "(write's default; for a CondGAN, minigan.style.tune_writer)")
     p.add_argument("--tune-lr", type=float, default=TUNE_LR)
-    p.add_argument("--pull", type=float, default=PULL,
+    p.add_argument("--pull", type=float, default=None,
                    help="how far to draw a fitted code back towards the average hand "
-                        "(minigan.style.PULL)")
+                        "(default: minigan.style.PULL)")
+    p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (write's default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")
-    p.add_argument("--picture", default=None, help="write --text in --writer's style instead")
-    p.add_argument("--writer", type=int, default=45)
-    p.add_argument("--text", default="The quick brown fox\njumps over the lazy dog 42")
+    p.add_argument("--draws", type=Path, default=None,
+                   help=".npz keeping the drawn glyphs; rerun with the same settings to re-score "
+                        "or to draw the picture without fitting again")
+    p.add_argument("--picture", default=None,
+                   help="PNG: each writer's real held-back glyphs beside the drawn ones")
     args = p.parse_args(argv)
+    lo, _, hi = args.writers.partition("-")
+    writers = list(range(int(lo), int(hi or lo) + 1))
+    k = None if args.k == "all" else int(args.k)
+    ckpt = args.ckpt or DEFAULT_MODEL
+    G, cfg = load_generator(ckpt)
+    if cfg.model == "condgan":
+        fit_draw, method = condgan_row_method(G, cfg, args), "condgan writer row"
+    else:
+        fit_draw = style_fit_draw(G, cfg, args.steps, args.tune_steps, args.seed, space=args.space,
+                                  lr=args.lr, tune_lr=args.tune_lr, pull=args.pull,
+                                  variation=args.variation)
+        method = "style fitted and drawn as python -m minigan.write does"
+    settings = {"ckpt": args.ckpt or "the shipped model, minigan/weights/writer_default.npz", "k": args.k, "samples": args.samples, "space": args.space,
+                "steps": args.steps, "lr": args.lr, "tune_steps": args.tune_steps,
+                "tune_lr": args.tune_lr, "pull": args.pull, "variation": args.variation,
+                "seed": args.seed, "method": method}
+    start = time.perf_counter()
+    ds = load("chars74k")
+    report = judge_protocol(cached(fit_draw, args.draws, settings), ds, writers, k=k,
+                            samples=args.samples, seed=args.seed, keep_glyphs=True,
+                            log=lambda m: print(f"{m} ({time.perf_counter() - start:.0f}s)", flush=True))
+    print(format_judge(report))
+    report["old_metric"] = old_metric(report, ds, writers)
+    print(f"secondary (old) metric, nearest centroid among {len(writers)} writers, one glyph at a "
+          f"time: top-1 {report['old_metric']['method']['top1'] * 100:.1f}% drawn, "
+          f"{report['old_metric']['ceiling']['top1'] * 100:.1f}% real")
     if args.picture:
-        picture(args)
-        return 0
-    report = measure(args)
-    print(json.dumps({key: report[key] for key in ("generated", "ceiling", "floor")}, indent=1))
+        picture(report, args.picture, f"writers {args.writers}, K = {args.k}: gain "
+                f"{report['gain']:.2f}, model {Path(str(ckpt)).name}")
+        print(f"wrote {args.picture}")
+    report.pop("glyphs")
+    report.update(settings=settings, seconds=round(time.perf_counter() - start, 1))
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(report, f, indent=1)
+        write_atomic(args.out, lambda f: f.write(json.dumps(report, indent=1).encode()))
+        print(f"wrote {args.out}")
     return 0
 
 

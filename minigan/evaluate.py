@@ -27,6 +27,15 @@ Metrics:
           character, a sample for that writer is identified against the real writers'
           centroids (leave-one-character-out), top-1/top-5, beside the real glyph (ceiling)
           and another writer's real glyph (floor)
+  judge   the dev protocol scored by the judge (minigan.metrics.judge, docs/judge.md): each of
+          --writers (default the dev writers 35-44) is given its glyphs of the characters it
+          does not hold back (all, or --judge-k of them); the style model fits a style to
+          them as `python -m minigan.write` does by default and draws the 10 held-back
+          characters; the judge's probability of the true writer is reported beside the
+          writer's own real held-back glyphs (ceiling) and another writer's (floor), as the
+          gain (p - floor) / (ceiling - floor), with the near-copy share and the characters
+          read right. Runs on Chars74K whatever --data says; without --ckpt, ceiling and
+          floor only. Writers 45-54 are the held-out hands: run on them once, at the end.
 
 The JSON (default RUN/evaluate.json) holds every figure, count and wall time.
 """
@@ -47,10 +56,11 @@ from .checkpoint import load_checkpoint
 from .data import GlyphDataset, load
 from .metrics import (at_resolution, classifier_accuracy, fid, kid, load_net, to_glyphs,
                       writer_fidelity)
+from .metrics.judge import DEV_WRITERS, format_judge, judge_protocol
 from .generate import generator_from_checkpoint, run_checkpoint
 from .models import ModelConfig
 
-METRICS = ("fid", "kid", "acc", "writer")
+METRICS = ("fid", "kid", "acc", "writer", "judge")
 
 
 # ---------------------------------------------------------------- the generator side
@@ -127,8 +137,11 @@ def _timed(fn, *args, **kwargs):
 # ---------------------------------------------------------------- the metrics
 
 def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), n: int = 10000,
-             writers=None, seed: int = 0) -> dict:
-    """Every requested metric as a dict (figures, floors, counts, seconds); see the module doc."""
+             writers=None, seed: int = 0, judge_k: int | None = None, judge_samples: int = 1,
+             style_steps: int = 50, tune_steps: int = 30) -> dict:
+    """Every requested metric as a dict (figures, floors, counts, seconds); see the module doc.
+
+    judge_k (None: all), judge_samples, style_steps and tune_steps are for the judge metric."""
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
@@ -136,7 +149,7 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
     train_cfg: dict = {}
     if ckpt is not None:
         G, mc, train_cfg = load_generator(ckpt)
-    data = data or train_cfg.get("data")
+    data = data or train_cfg.get("data") or ("chars74k" if set(metrics) == {"judge"} else None)
     if not data:
         raise ValueError("--data is needed (the checkpoint does not name its data set)")
     res = mc.res if mc is not None else 28
@@ -210,7 +223,43 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
         start = time.perf_counter()
         report["writer"] = _writer_metric(G, mc, data, writers, seed)
         report["seconds"]["writer"] = round(time.perf_counter() - start, 2)
+
+    if "judge" in metrics:
+        start = time.perf_counter()
+        fit_draw = None if G is None else style_fit_draw(G, mc, style_steps, tune_steps, seed)
+        report["judge"] = judge_protocol(fit_draw, load("chars74k"),
+                                         DEV_WRITERS if writers is None else writers,
+                                         k=judge_k, samples=judge_samples, seed=seed)
+        report["judge"].update(style_steps=style_steps, tune_steps=tune_steps)
+        report["seconds"]["judge"] = round(time.perf_counter() - start, 2)
     return report
+
+
+def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, seed: int = 0,
+                   space: str = "w+", lr: float = 0.05, tune_lr: float | None = None,
+                   pull: float | None = None, variation: float = 0.15):
+    """The judge protocol's fit_draw for what `python -m minigan.write` does (by default, with
+    the defaults): a style fitted to the given glyphs (`steps`, then `tune_steps` of tuning,
+    the default pull), then the held-back characters written with it (variation 0.15,
+    background cleaned, normalised to 28x28), one draw per sample with seeds seed, seed + 1..."""
+    from .style import PULL, TUNE_LR, check_style_model, fit_style
+    from .write import write_text
+
+    tune_lr = TUNE_LR if tune_lr is None else tune_lr
+    pull = PULL if pull is None else pull
+
+    try:
+        check_style_model(mc)
+    except ValueError as e:
+        raise ValueError(f"the judge metric: {e}") from None
+
+    def fit_draw(glyphs: np.ndarray, chars: str, held: str, samples: int) -> list:
+        targets = GlyphDataset(glyphs, np.zeros(len(glyphs), np.int64), "?").as_float(mc.res) * 2.0 - 1.0
+        style = fit_style(G, mc, targets, chars, space=space, steps=steps, lr=lr,
+                          tune_steps=tune_steps, tune_lr=tune_lr, pull=pull, seed=seed)
+        return [write_text(G, mc, style, held, variation=variation, seed=seed + s)[2]
+                for s in range(samples)]
+    return fit_draw
 
 
 def _writer_metric(G, mc, data: str, writers, seed: int) -> dict:
@@ -276,6 +325,8 @@ def format_table(report: dict) -> str:
             if key in w["generated"]:
                 lines.append(f"  {key:<22}" + "".join(f"{w[s][key] * 100:>19.1f}%"
                                                       for s in ("generated", "ceiling", "floor")))
+    if "judge" in report:
+        lines.append(format_judge(report["judge"]))
     lines.append("seconds: " + ", ".join(f"{k} {v:g}" for k, v in report["seconds"].items()))
     return "\n".join(lines)
 
@@ -299,6 +350,15 @@ def _output(text: str) -> Path:
     return Path(output_file(text))
 
 
+def _k(text: str) -> int | None:
+    """'all' -> None, else a positive count."""
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--judge-k: {text!r} is neither 'all' nor a positive count")
+    return int(text)
+
+
 @job
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m minigan.evaluate", description=__doc__,
@@ -311,13 +371,24 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int_in(2, 1000000), default=10000,
                    help="generated samples (and cap of each real set)")
     p.add_argument("--writers", type=_writer_list, default=None,
-                   help="writer ids for the writer metric, e.g. 45-54 (default: the last 10)")
+                   help="writer ids, e.g. 35-44: for the writer metric (default: the last 10) "
+                        "and the judge (default: the dev writers 35-44)")
+    p.add_argument("--judge-k", type=_k, default=None,
+                   help="judge: how many of each writer's glyphs the style is fitted to: 'all' "
+                        "(the 52 it does not hold back) or a number, e.g. 10 (default: all)")
+    p.add_argument("--judge-samples", type=int_in(1, 1000), default=1,
+                   help="judge: draws of the held-back characters per fitted style, each one sample")
+    p.add_argument("--style-steps", type=int_in(0, 100000), default=50,
+                   help="judge: style fitting steps (python -m minigan.write's default)")
+    p.add_argument("--tune-steps", type=int_in(0, 100000), default=30,
+                   help="judge: tuning steps after the fit (python -m minigan.write's default)")
     p.add_argument("--seed", type=int_in(0), default=0, help="seeds the generated samples")
     p.add_argument("--out", type=_output, default=None,
                    help="JSON report (default: RUN/evaluate.json)")
     args = p.parse_args(argv)
     report = evaluate(args.ckpt, args.data, [m.strip() for m in args.metrics.split(",") if m.strip()],
-                      args.n, args.writers, args.seed)
+                      args.n, args.writers, args.seed, args.judge_k, args.judge_samples,
+                      args.style_steps, args.tune_steps)
     print(format_table(report))
     out = args.out or (Path(args.ckpt) / "evaluate.json" if args.ckpt and Path(args.ckpt).is_dir() else None)
     if out is not None:

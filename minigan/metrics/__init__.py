@@ -1,4 +1,4 @@
-"""Measuring generated handwriting: FID/KID, conditional accuracy and writer fidelity.
+"""Measuring generated handwriting: FID/KID, conditional accuracy, writer fidelity and the judge.
 
     from minigan.metrics import load_net, fid, kid, conditional_accuracy, writer_fidelity
     digits = load_net("digits")                        # shipped MNIST classifier
@@ -8,13 +8,16 @@
 
 The feature networks are small and trained with minigan itself (examples/train_feature_nets.py);
 their weights ship in minigan/weights with the accuracies they reached (`load_net(name).meta`).
-`python -m minigan.evaluate --help` runs it all on a training checkpoint.
+`python -m minigan.evaluate --help` runs it all on a training checkpoint. Whether a drawing is
+in a given writer's hand is measured by the judge (`load_judge`, minigan.metrics.judge,
+docs/judge.md).
 """
 import numpy as np
 
 from .features import NETS, FeatureNet, GlyphNet, classifier_accuracy, fold_case, load_net, standardize
 from .fid import fid, frechet_distance, kid, sqrtm_psd
 from .glyphs import at_resolution, to_glyphs
+from .judge import Judge, held_back, judge_protocol, load_judge
 from .writer import centroid_ranks, writer_embedding, writer_fidelity, writer_identification
 
 
@@ -33,4 +36,4 @@ def conditional_accuracy(images: np.ndarray, requested: str, net: FeatureNet | N
 __all__ = ["NETS", "FeatureNet", "GlyphNet", "load_net", "standardize", "classifier_accuracy",
            "fold_case", "conditional_accuracy", "fid", "kid", "frechet_distance", "sqrtm_psd",
            "to_glyphs", "at_resolution", "writer_embedding", "writer_identification",
-           "writer_fidelity", "centroid_ranks"]
+           "writer_fidelity", "centroid_ranks", "Judge", "load_judge", "held_back", "judge_protocol"]
