@@ -3,7 +3,7 @@ import importlib
 
 import pytest
 
-COMMANDS = ["train", "generate", "invert", "write"]
+COMMANDS = ["train", "generate", "invert", "write", "style_train"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
