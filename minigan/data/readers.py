@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .dataset import CHARSET_62, GlyphDataset, placeholder_charset
-from .transforms import has_dark_ink, normalize_glyph
+from .transforms import has_dark_ink, normalize_batch, normalize_glyph
 
 DATA_ENV = "MINIGAN_DATA"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -317,14 +317,42 @@ def data_dir() -> Path:
     return Path(value)
 
 
+OMNIGLOT_LATIN = 21  # Omniglot's alphabet index of Latin: a-z, one glyph each by 20 drawers
+
+
+def load_omniglot_latin() -> GlyphDataset:
+    """Omniglot's Latin alphabet (a-z by 20 drawers, writers 0-19) from the 105 x 105 originals,
+    normalised like Chars74K and MNIST (the 28 x 28 file is only shrunk, not fitted to a box)."""
+    path = data_dir() / "omniglot_105.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"omniglot-latin: {path.name} is not in {DATA_ENV}={path.parent}")
+    with np.load(path, allow_pickle=False) as z:
+        keep = z["alphabet"] == OMNIGLOT_LATIN
+        images, labels, drawers = z["images"][keep], z["labels"][keep], z["drawer"][keep]
+    labels = labels - labels.min()
+    if labels.max() != 25:
+        raise ValueError(f"{path}: alphabet {OMNIGLOT_LATIN} has {labels.max() + 1} characters, not Latin's 26")
+    return GlyphDataset(normalize_batch(images), labels, LETTERS.lower(), drawers.astype(np.int64) - 1,
+                        f"omniglot-latin ({path})")
+
+
 def load(name_or_path: str, split: str | None = None) -> GlyphDataset:
-    """Load a named set ("mnist", "chars74k", "omniglot", "builtin") or a file or folder.
+    """Load a named set ("mnist", "chars74k", "omniglot", "omniglot-latin", "fonts", "builtin")
+    or a file or folder.
 
     Paths may be .npz, IDX(.gz), .csv, a folder of IDX files, or an image folder with one
     subfolder per character. `split` selects "train"/"test" of MNIST (or Omniglot's
     "background"/"evaluation"); None means all.
     """
     name = str(name_or_path)
+    if name in ("fonts", "omniglot-latin"):
+        if split is not None:
+            raise ValueError(f"the {name} set has no splits")
+        if name == "fonts":
+            from .fonts import load_fonts
+
+            return load_fonts()
+        return load_omniglot_latin()
     if name == "builtin":
         from .builtin import builtin_glyphs
 
@@ -343,7 +371,8 @@ def load(name_or_path: str, split: str | None = None) -> GlyphDataset:
     path = Path(name)
     if not path.exists():
         raise FileNotFoundError(
-            f"{name}: no such file or folder, and not a named set ({', '.join([*NAMED_SETS, 'builtin'])})"
+            f"{name}: no such file or folder, and not a named set "
+            f"({', '.join([*NAMED_SETS, 'omniglot-latin', 'fonts', 'builtin'])})"
         )
     if path.is_dir():
         if any("images-idx3" in p.name for p in path.iterdir()):
