@@ -258,9 +258,11 @@ class StyleTrainer:
         self.step_index = 0
         self.preview_task = self._fixed_task(dev if dev is not None else hands, seed=tc.seed + 99)
 
-    def _fixed_task(self, hands: Hands, seed: int, n: int = 6, k: int = 10, t: int = 10) -> Task:
+    def _fixed_task(self, hands: Hands, seed: int, n: int = 8, k: int = 10, t: int = 10) -> Task:
+        """The same task at every tick: n hands spread over the set (so every part of a joined
+        spec shows), k style glyphs and t held-back characters each."""
         rng = np.random.default_rng(seed)
-        chosen = np.arange(min(n, len(hands)))
+        chosen = np.unique(np.linspace(0, len(hands) - 1, min(n, len(hands))).round().astype(int))
         fewest = min(len(hands.by_hand[h]) for h in chosen)
         k = min(k, fewest - 1)
         return make_task(hands, chosen, k, k, min(t, fewest - k), rng)

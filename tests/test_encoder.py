@@ -175,3 +175,17 @@ def test_job_runs_resumes_and_draws(model_dir, tmp_path, capsys):
     assert main(["--picture", str(tmp_path / "p.png"), "--out", str(out)]) == 0
     assert (tmp_path / "p.png").is_file()
     assert main(["--k-min", "9", "--k-max", "3", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_batches_keep_real_hands_beside_designed_ones():
+    from minigan.style_train import pick_hands
+
+    designed = np.array([False] * 4 + [True] * 20)
+    hands = Hands(np.zeros((0, 1, 16, 16), np.float32), np.zeros(0, np.int64),
+                  [{}] * len(designed), designed)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        chosen = pick_hands(hands, 8, 0.5, rng)
+        assert len(set(chosen.tolist())) == 8
+        assert (~designed[chosen]).sum() == 4
+    assert (~designed[pick_hands(hands, 8, 0.9, rng)]).sum() == 4     # only 4 real hands exist
