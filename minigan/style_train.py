@@ -252,7 +252,10 @@ class StyleTrainer:
         self.opt_W = Adam(self.W.parameters(), lr=tc.writer_lr, betas=(0.9, 0.99))
         ratio = tc.r1_interval / (tc.r1_interval + 1)
         self.opt_D = Adam(self.D.parameters(), lr=tc.d_lr * ratio, betas=(0.0, 0.99 ** ratio))
+        G.requires_grad_(False)
         self.g_params = [p for _, p in _tunable(G)] if tc.train_g else []
+        for p in self.g_params:
+            p.requires_grad = True
         self.opt_G = Adam(self.g_params, lr=tc.g_lr, betas=(0.0, 0.99)) if tc.train_g else None
         self.rng = np.random.default_rng(tc.seed)
         self.step_index = 0
@@ -458,8 +461,6 @@ class StyleTrainer:
         self.step_index = ckpt.step
         if self.stage == "encoder":
             self.W.requires_grad_(False)
-        if not self.tc.train_g:
-            self.G.requires_grad_(False)
 
 
 def load_encoder(path, device: str = "cpu"):
@@ -560,10 +561,6 @@ def _trainer(tc: StyleTrainConfig) -> StyleTrainer:
     if len(hands) < tc.hands:
         raise UserError(f"--hands: {tc.data} has {len(hands)} usable hands, fewer than "
                         f"--hands {tc.hands}; lower --hands or add hands")
-    if tc.train_g:
-        G.requires_grad_(False)
-        for _, p in _tunable(G):
-            p.requires_grad = True
     return StyleTrainer(tc, G, cfg_g, hands, dev)
 
 

@@ -189,3 +189,17 @@ def test_batches_keep_real_hands_beside_designed_ones():
         assert len(set(chosen.tolist())) == 8
         assert (~designed[chosen]).sum() == 4
     assert (~designed[pick_hands(hands, 8, 0.9, rng)]).sum() == 4     # only 4 real hands exist
+
+
+def test_train_g_moves_the_synthesis_layers_but_not_the_characters(model_dir, tmp_path):
+    G, cfg = load_generator(model_dir)
+    before = {n: p.data.copy() for n, p in G.named_parameters()}
+    tc = StyleTrainConfig(hands=3, targets=2, k_min=2, k_max=3, writer_steps=0, steps=2,
+                          train_g=True, r1_interval=4)
+    trainer = StyleTrainer(tc, G, cfg, _tiny_hands(G, cfg, n_hands=3, per_char=1), None)
+    trainer.step()
+    trainer.step()
+    moved = {n for n, p in G.named_parameters() if not np.array_equal(p.data, before[n])}
+    assert moved and all(n.startswith("synthesis.") for n in moved)
+    assert not any(n.startswith("synthesis.input.") for n in moved)
+    assert not any(n.startswith("mapping.") for n in moved)
