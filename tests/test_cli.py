@@ -3,7 +3,7 @@ import importlib
 
 import pytest
 
-COMMANDS = ["train", "generate", "invert", "write", "font"]
+COMMANDS = ["train", "generate", "invert", "write", "font", "style_train"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -146,8 +146,8 @@ class Discriminator(Module):
         if cfg.num_writers:
             self.writer_embed = Linear(cfg.num_writers, ch[4], bias=False, rng=rng)
 
-    def forward(self, img: Tensor, labels=None, writers=None) -> Tensor:
-        """img [N, 1, res, res] -> realness logits [N]."""
+    def features(self, img: Tensor) -> Tensor:
+        """img [N, 1, res, res] -> the features [N, C4] that the score and projections read."""
         if img.ndim != 4 or img.shape[1:] != (1, self.cfg.res, self.cfg.res):
             raise ValueError(f"discriminator expects [N, 1, {self.cfg.res}, {self.cfg.res}], "
                              f"got {img.shape}")
@@ -156,7 +156,14 @@ class Discriminator(Module):
             x = getattr(self, name)(x)
         x = minibatch_std(x, self.cfg.mbstd_group)
         x = bias_act(self.conv4(x), self.conv4_bias)
-        h = self.fc(x.reshape(x.shape[0], -1), act="lrelu")          # [N, C4]
+        return self.fc(x.reshape(x.shape[0], -1), act="lrelu")       # [N, C4]
+
+    def forward(self, img: Tensor, labels=None, writers=None) -> Tensor:
+        """img [N, 1, res, res] -> realness logits [N]."""
+        return self.score(self.features(img), labels, writers)
+
+    def score(self, h: Tensor, labels=None, writers=None) -> Tensor:
+        """Features h [N, C4] -> realness logits [N]: the plain score plus the projections."""
         score = self.out(h).reshape(-1)
         scale = 1.0 / math.sqrt(h.shape[1])
         if self.num_classes:
