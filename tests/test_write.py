@@ -79,8 +79,10 @@ def test_repeated_letters_differ_with_variation(model_dir):
     style = random_style(G, cfg, seed=1)
     same = draw(G, cfg, style, "aa", variation=0.0)
     varied = draw(G, cfg, style, "aa", variation=0.3, seed=2)
-    np.testing.assert_allclose(same[0], same[1], rtol=0, atol=1e-5)   # batch float noise only
-    assert not np.allclose(varied[0], varied[1])
+    # Without variation two drawings of a letter agree to float32 rounding (the two rows of a
+    # batch may take different BLAS paths, about 1e-7 apart); with it they differ visibly.
+    np.testing.assert_allclose(same[0], same[1], rtol=0, atol=1e-5)
+    assert np.abs(varied[0] - varied[1]).max() > 0.05
 
 
 def test_write_uses_the_shipped_model_without_ckpt(tmp_path):
