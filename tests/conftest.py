@@ -1,5 +1,6 @@
 """Shared fixtures: where the real data lives (and a skip when it is absent), and a tiny
 untrained content-conditioned model to write with."""
+import functools
 import os
 from pathlib import Path
 
@@ -43,3 +44,16 @@ def model_dir(tmp_path_factory):
     G, _ = build_models(cfg)
     save_checkpoint(d / "checkpoint.npz", 0, {"model": cfg.to_dict()}, modules={"G_ema": G})
     return d
+
+
+@functools.lru_cache(maxsize=1)
+def _load_strokes(path: str):
+    from minigan.data.synth_sheets import load_strokes
+
+    return load_strokes(path)
+
+
+@pytest.fixture
+def strokes(real_data):
+    """Chars74K's pen trajectories, read once per session, for the generated sheets."""
+    return _load_strokes(str(real_data("chars74k_hnd.npz")))

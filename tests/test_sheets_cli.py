@@ -3,7 +3,6 @@ one line and nothing written, 16-bit PNGs keep their ink, outputs are written wh
 all, and the message names the file really written."""
 import re
 import warnings
-from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -11,20 +10,10 @@ from PIL import Image
 
 from minigan.data import extract_sheets, load
 from minigan.data.__main__ import main
-from minigan.data.synth_sheets import SheetSpec, load_strokes, make_sheet
+from minigan.data.synth_sheets import SheetSpec, make_sheet
 
 CHARS = "AGKMQRSWXYBDEJZ"
 SMALL = dict(rows=3, cols=5, dpi=150, page_mm=(100.0, 75.0), margins_mm=(15.0, 15.0))
-
-
-@lru_cache(maxsize=1)
-def _strokes(path):
-    return load_strokes(path)
-
-
-@pytest.fixture
-def strokes(real_data):
-    return _strokes(str(real_data("chars74k_hnd.npz")))
 
 
 @pytest.mark.parametrize("turn, words", [(1, "90 degrees counter-clockwise"), (2, "upside down"),

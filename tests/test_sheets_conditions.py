@@ -3,12 +3,11 @@ glyphs: every label right, every empty cell found, no speck reported as a glyph,
 cut out close to the true ones (best correlation within 1 px, mean over the sheet)."""
 
 import warnings
-from functools import lru_cache
 
 import pytest
 
 from minigan.data import extract_sheets
-from minigan.data.synth_sheets import SheetSpec, load_strokes, make_sheet, score_extraction
+from minigan.data.synth_sheets import SheetSpec, make_sheet, score_extraction
 
 CAPS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 FIFTEEN = "AGKMQRSWXYBDEJZ"  # fills the 3 x 5 test grid; wide, round and many-stroke letters
@@ -48,16 +47,6 @@ CONDITIONS = {
     "rows alternating capitals and lower case": dict(chars=MIXED, baseline=True),
     "lower case at real size on a baseline": dict(chars="abdefghijklpqty", baseline=True, dpi=200),
 }
-
-
-@lru_cache(maxsize=1)
-def _strokes(path):
-    return load_strokes(path)
-
-
-@pytest.fixture
-def strokes(real_data):
-    return _strokes(str(real_data("chars74k_hnd.npz")))
 
 
 KNOWN_FAILURES = {
