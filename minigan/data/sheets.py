@@ -702,17 +702,30 @@ def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: i
                 box = np.concatenate([box, [[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]]])
                 big = np.append(big, True)
                 break
-    # A piece cut off by a grid line (a descender's tail, a stroke crossing at a shallow angle)
-    # goes back to the glyph whose ink it meets across the line.
-    for lab_ in range(1, count + 1):
-        if not np.isfinite(box[lab_]).all():
-            continue
-        across = _across_line(labels, box[lab_], nx, ny, half)
-        owners = [home[o] for o in across if o <= len(home) - 1 and home[o] is not None and o != lab_]
-        if owners:
-            home[lab_] = max(set(owners), key=owners.count)
-            small[lab_] = None
-    # Small marks join a glyph of their own cell when they sit over or under it (an i's dot).
+    # A piece cut off by a grid line (a descender's tail, a stroke crossing at a shallow angle,
+    # the top of a G written along the line) goes back to the glyph whose ink comes nearest it
+    # across the line, on either side: the stroke it was cut from ends there. A glyph's body is
+    # preferred to another cut piece; a piece that meets no body takes the owner of a piece that
+    # did (a tail cut in two by the line and by its own turn).
+    windows = {lab_: _line_windows(box[lab_], labels.shape, nx, ny, half)
+               for lab_ in range(1, count + 1) if np.isfinite(box[lab_]).all()}
+    owned = {lab_ for lab_, w in windows.items() if not w and home[lab_] is not None}
+    pieces = [lab_ for lab_, w in windows.items() if w]
+    while pieces:
+        left = []
+        for lab_ in pieces:
+            nearest = _nearest(labels, lab_, windows[lab_], owned)
+            if nearest is None:
+                left.append(lab_)
+            else:
+                home[lab_] = home[nearest]
+                small[lab_] = None
+        if len(left) == len(pieces):
+            break  # the rest meet no glyph: they stay where most of their ink is
+        owned |= set(pieces) - set(left)
+        pieces = left
+    # Small marks join a glyph of their own cell when they sit over, under or just beside it (an
+    # i's dot, the pen's touch at a stroke's end); a speck far from the glyph is left out.
     for lab_ in range(1, count + 1):
         if small[lab_] is None or home[lab_] is not None:
             continue
@@ -721,32 +734,50 @@ def _assign(labels: np.ndarray, count: int, nx: int, ny: int, rows: int, cols: i
             if home[other] != small[lab_]:
                 continue
             bx0, by0, bx1, by1 = box[other]
-            if x1 > bx0 - 0.1 * nx and x0 < bx1 + 0.1 * nx and y1 > by0 - 0.3 * ny and y0 < by1 + 0.3 * ny:
+            if x1 > bx0 - 0.25 * nx and x0 < bx1 + 0.25 * nx and y1 > by0 - 0.3 * ny and y0 < by1 + 0.3 * ny:
                 home[lab_] = small[lab_]
                 break
     return home, small, count
 
 
-def _across_line(labels: np.ndarray, box, nx: int, ny: int, half: float) -> list[int]:
-    """Labels of the ink just across the grid line that the box (x0, y0, x1, y1) touches, if the
-    box is a sliver beside that line (under 0.3 of a cell across it), else none."""
+def _line_windows(box, shape, nx: int, ny: int, half: float) -> list:
+    """Where to look for the stroke a piece with box (x0, y0, x1, y1) was cut from: a window
+    around each grid line the piece lies along, beside or on it. Only a sliver (under 0.3 of a
+    cell across the line) has any."""
     x0, y0, x1, y1 = (int(v) for v in box)
     gap = int(np.ceil(half)) + 4
     mx, my = max(4, int(0.15 * nx)), max(4, int(0.15 * ny))  # the stroke may have run along the line
-    strips = []
-    for k in range(1, labels.shape[0] // ny if y1 - y0 < 0.3 * ny else 1):
-        line = k * ny
-        if abs(y0 - line) <= gap:  # touches the line from below: look above it
-            strips.append(labels[max(0, line - gap - 4) : max(0, line - gap + 3), max(0, x0 - mx) : x1 + mx])
-        if abs(y1 - line) <= gap:
-            strips.append(labels[line + gap - 3 : line + gap + 4, max(0, x0 - mx) : x1 + mx])
-    for k in range(1, labels.shape[1] // nx if x1 - x0 < 0.3 * nx else 1):
-        line = k * nx
-        if abs(x0 - line) <= gap:
-            strips.append(labels[max(0, y0 - my) : y1 + my, max(0, line - gap - 4) : max(0, line - gap + 3)])
-        if abs(x1 - line) <= gap:
-            strips.append(labels[max(0, y0 - my) : y1 + my, line + gap - 3 : line + gap + 4])
-    return [int(v) for strip in strips for v in strip.ravel() if v]
+    windows = []  # (y slice, x slice)
+    if y1 - y0 < 0.3 * ny:
+        for k in range(1, shape[0] // ny):
+            if y0 - gap <= k * ny <= y1 + gap:
+                windows.append((slice(max(0, k * ny - gap - 4), k * ny + gap + 4), slice(max(0, x0 - mx), x1 + mx)))
+    if x1 - x0 < 0.3 * nx:
+        for k in range(1, shape[1] // nx):
+            if x0 - gap <= k * nx <= x1 + gap:
+                windows.append((slice(max(0, y0 - my), y1 + my), slice(max(0, k * nx - gap - 4), k * nx + gap + 4)))
+    return windows
+
+
+def _nearest(labels: np.ndarray, lab: int, windows: list, candidates: set):
+    """The candidate label whose ink comes closest to label `lab` within the windows, or None.
+
+    Closest, not most ink nearby: a glyph's own top running beside the line would always win
+    by ink, while the stroke the piece was cut from ends right where the piece begins."""
+    best, best_d = None, np.inf
+    for wy, wx in windows:
+        win = labels[wy, wx]
+        py, px = np.nonzero(win == lab)
+        if py.size == 0:
+            continue
+        for other in np.unique(win):
+            if other == lab or int(other) not in candidates:
+                continue
+            qy, qx = np.nonzero(win == other)
+            d = np.min((py[:, None] - qy[None, :]) ** 2 + (px[:, None] - qx[None, :]) ** 2)
+            if d < best_d:
+                best, best_d = int(other), d
+    return best
 
 
 def _check_upright(dark: np.ndarray, corners: np.ndarray, cell: int, name: str) -> None:
