@@ -157,6 +157,13 @@ def main(argv=None) -> int:
                    help="how far to draw a fitted code back towards the average hand "
                         "(default: minigan.style.PULL)")
     p.add_argument("--variation", type=float, default=0.15, help="per-glyph variation (write's default)")
+    p.add_argument("--without-hand", action="store_true",
+                   help="draw from the fitted style alone; by default the given glyphs are also "
+                        "the person's hand, as with write --style, so drawn strokes are brought "
+                        "towards their stroke width (the protocol before 2026-12-03 had no hand)")
+    p.add_argument("--without-tone", action="store_true",
+                   help="leave drawn glyphs' grey levels as the model gives them, instead of "
+                        "the tone of the person's ink (write before 2026-12-03)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")
     p.add_argument("--draws", type=Path, default=None,
@@ -175,12 +182,16 @@ def main(argv=None) -> int:
     else:
         fit_draw = style_fit_draw(G, cfg, args.steps, args.tune_steps, args.seed, space=args.space,
                                   lr=args.lr, tune_lr=args.tune_lr, pull=args.pull,
-                                  variation=args.variation)
-        method = "style fitted and drawn as python -m minigan.write does"
+                                  variation=args.variation, hand=not args.without_hand,
+                                  tone=not args.without_tone)
+        method = "style fitted and drawn as python -m minigan.write does" + (
+            ", without the person's hand" if args.without_hand else
+            ", without the tone of their ink" if args.without_tone else "")
     settings = {"ckpt": args.ckpt or "the shipped model, minigan/weights/writer_default.npz", "k": args.k, "samples": args.samples, "space": args.space,
                 "steps": args.steps, "lr": args.lr, "tune_steps": args.tune_steps,
                 "tune_lr": args.tune_lr, "pull": args.pull, "variation": args.variation,
-                "seed": args.seed, "method": method}
+                "seed": args.seed, "method": method, "hand": not args.without_hand,
+                "tone": not (args.without_tone or args.without_hand)}
     start = time.perf_counter()
     ds = load("chars74k")
     report = judge_protocol(cached(fit_draw, args.draws, settings), ds, writers, k=k,

@@ -237,13 +237,19 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
 
 def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, seed: int = 0,
                    space: str = "w+", lr: float = 0.05, tune_lr: float | None = None,
-                   pull: float | None = None, variation: float = 0.15):
+                   pull: float | None = None, variation: float = 0.15, hand: bool = True,
+                   tone: bool = True):
     """The judge protocol's fit_draw for what `python -m minigan.write` does (by default, with
     the defaults): a style fitted to the given glyphs (`steps`, then `tune_steps` of tuning,
     the default pull), then the held-back characters written with it (variation 0.15,
-    background cleaned, normalised to 28x28), one draw per sample with seeds seed, seed + 1..."""
+    background cleaned, normalised to 28x28), one draw per sample with seeds seed, seed + 1...
+
+    hand: the given glyphs are also the person's hand, as when `write --style` is handed their
+    glyphs, so the drawn strokes are brought towards the hand's stroke width. hand=False
+    draws from the style alone (the protocol before 2026-12-03). tone=False leaves the drawn
+    glyphs' grey levels as the model gives them (write's way before 2026-12-03)."""
     from .style import PULL, TUNE_LR, check_style_model, fit_style
-    from .write import write_text
+    from .write import hand_from_dataset, write_text
 
     tune_lr = TUNE_LR if tune_lr is None else tune_lr
     pull = PULL if pull is None else pull
@@ -257,7 +263,14 @@ def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, se
         targets = GlyphDataset(glyphs, np.zeros(len(glyphs), np.int64), "?").as_float(mc.res) * 2.0 - 1.0
         style = fit_style(G, mc, targets, chars, space=space, steps=steps, lr=lr,
                           tune_steps=tune_steps, tune_lr=tune_lr, pull=pull, seed=seed)
-        return [write_text(G, mc, style, held, variation=variation, seed=seed + s)[2]
+        person = None
+        if hand:
+            charset = "".join(sorted(set(chars)))
+            person = hand_from_dataset(GlyphDataset(
+                glyphs, np.array([charset.index(c) for c in chars], np.int64), charset))
+            if not tone:
+                person.tone = None
+        return [write_text(G, mc, style, held, variation=variation, seed=seed + s, hand=person)[2]
                 for s in range(samples)]
     return fit_draw
 

@@ -162,6 +162,36 @@ def match_stroke(crop: np.ndarray, target: float) -> np.ndarray:
     return (crop ** (np.log(0.5) / np.log(level))).astype(np.float32)
 
 
+TONE_LEVELS = 33   # quantiles of a hand's ink kept to describe its tone
+INK_FLOOR = 0.05   # below this a cleaned glyph's pixel is paper
+
+
+def ink_tone(crops) -> np.ndarray | None:
+    """float32 [TONE_LEVELS]: the quantiles of the ink values (above INK_FLOOR) of a person's
+    cleaned glyphs, pooled: how much of their stroke is full ink and how much its grey edge.
+    None without ink."""
+    values = [c[c > INK_FLOOR] for c in crops]
+    values = np.concatenate(values) if values else np.zeros(0, np.float32)
+    if values.size < TONE_LEVELS:
+        return None
+    return np.quantile(values, np.linspace(0, 1, TONE_LEVELS)).astype(np.float32)
+
+
+def match_tone(crop: np.ndarray, tone: np.ndarray) -> np.ndarray:
+    """The crop's ink values (above INK_FLOOR) mapped, rank for rank, onto the tone of a
+    person's own glyphs (`ink_tone`). A generated glyph's stroke is a soft grey ramp; a pen's
+    is mostly full ink with a thin grey edge. Only grey levels change: the order of the
+    pixels, and so the strokes' shape and where the ink is, stay."""
+    ink = crop > INK_FLOOR
+    if ink.sum() < 2:
+        return crop
+    values = crop[ink]
+    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable") / (values.size - 1)
+    out = crop.copy()
+    out[ink] = np.interp(ranks, np.linspace(0, 1, len(tone)), tone)
+    return out
+
+
 def _bilinear(a: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     """a sampled at float coordinates (pixel centres at integers), zero outside."""
     p = np.pad(a, 1)
@@ -218,6 +248,7 @@ class Hand:
     boxes: dict                   # char -> list of (top, bottom, widest) per glyph, or None
     metrics: Metrics = field(default_factory=Metrics)
     stroke: float | None = None   # median stroke width of their letters, in x-heights
+    tone: np.ndarray | None = None  # their ink's grey levels (ink_tone), given to drawn glyphs
     dataset: object = None        # the GlyphDataset they came from (to fit a style to)
     measured: bool = False        # whether the sheet showed where the glyphs sat
 
@@ -271,6 +302,12 @@ def load_hand(source: str | None, log=print) -> Hand | None:
         log(f"note: {source} holds {len(np.unique(ds.writers))} writers, not one person's "
             f"glyphs; every character is drawn by the style model")
         return None
+    return hand_from_dataset(ds, f"--style {source}")
+
+
+def hand_from_dataset(ds, name: str = "the glyphs") -> Hand:
+    """One person's glyphs (a GlyphDataset; where they sat in their cells, if it says) as a
+    Hand: cleaned crops per character, the sheet's metrics and the stroke width."""
     chars = ds.chars()
     measured = measure(chars, ds.extra["bbox"]) if "bbox" in ds.extra else None
     metrics, boxes = measured if measured else (Metrics(), [None] * len(chars))
@@ -285,10 +322,10 @@ def load_hand(source: str | None, log=print) -> Hand | None:
             top, bottom, widest = b if b is not None else box(char, metrics)
             strokes.append(stroke_width(crop) * _scale(crop, top - bottom, widest))
     if not glyphs:
-        raise UserError(f"--style {source}: every glyph in it is empty; check the extraction "
-                        f"preview")
+        raise UserError(f"{name}: every glyph in it is empty; check the extraction preview")
+    tone = ink_tone([c for char, crops in glyphs.items() if char.isalnum() for c in crops])
     return Hand(glyphs, glyph_boxes, metrics, float(np.median(strokes)) if strokes else None,
-                ds, measured is not None)
+                tone, ds, measured is not None)
 
 
 def _scale(crop: np.ndarray, height: float, widest: float) -> float:
@@ -360,6 +397,10 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[
             if image is None:
                 image = np.zeros((1, 1), np.float32)
             out.append(Written(char, image, box(char, metrics), False))
+    if hand is not None and hand.tone is not None:
+        for w in out:   # drawn glyphs take the grey levels of the person's ink
+            if not w.own and w.image.size > 1:
+                w.image = match_tone(w.image, hand.tone)
     if hand is not None and hand.stroke:
         matched: dict = {}           # the same image is matched once, and stays one image
         for w in out:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigan.write import extent, layout, main
+from minigan.write import Hand, extent, layout, main
 
 # model_dir (tests/conftest.py): a tiny untrained content-conditioned model over "abgdTh".
 
@@ -285,3 +285,46 @@ def test_a_chars74k_writers_sheet_writes_in_their_own_glyphs(real_data, tmp_path
         theirs = [ds.images[i] for i, c in enumerate(chars) if c == w.char]
         scores.append((max(_correlation(normalize_glyph(crop), t) for t in theirs), w.char, w.image.shape, p.height))
     assert all(w.own for w in written) and min(scores)[0] >= 0.75, sorted(scores)[:5]
+
+
+def test_match_tone_changes_grey_levels_only():
+    """A soft drawn stroke takes the tone of a pen's (mostly full ink, a thin grey edge): the
+    pixels keep their order and the paper stays paper, so the glyph's shape is the same."""
+    from minigan.write import INK_FLOOR, ink_tone, match_tone
+
+    rng = np.random.default_rng(0)
+    pen = [np.where(rng.random((20, 16)) < 0.3, rng.choice([0.4, 1.0, 1.0, 1.0], (20, 16)), 0.0)
+           .astype(np.float32) for _ in range(5)]
+    tone = ink_tone(pen)
+    assert tone[0] == pytest.approx(0.4) and tone[-1] == pytest.approx(1.0)
+    soft = np.clip(rng.random((20, 16)) * 1.4 - 0.4, 0, 1).astype(np.float32) * 0.8
+    out = match_tone(soft, tone)
+    ink = soft > INK_FLOOR
+    assert np.array_equal(out[~ink], soft[~ink])                        # paper untouched
+    order = np.argsort(soft[ink], kind="stable")
+    assert np.all(np.diff(out[ink][order]) >= 0)                        # same order of greys
+    assert np.quantile(out[ink], 0.5) == pytest.approx(np.quantile(np.concatenate(
+        [p[p > INK_FLOOR] for p in pen]), 0.5), abs=0.02)               # the pen's tone
+    assert np.mean(out[ink] >= 0.99) > 0.6 > np.mean(soft[ink] >= 0.99)
+    assert ink_tone([np.zeros((5, 5), np.float32)]) is None
+
+
+def test_drawn_glyphs_take_the_tone_of_the_persons_ink_and_own_glyphs_keep_theirs(hand_file, model_dir):
+    from minigan.write import INK_FLOOR, compose, prepare
+
+    hand, generate = prepare("bAT", str(hand_file), ckpt=model_dir, steps=3, tune_steps=0,
+                             log=lambda *_: None)
+    assert hand.tone is not None and hand.tone[0] > INK_FLOOR and hand.tone[-1] == 1.0
+    hand.stroke = None                                   # the tone alone
+    plain = compose("bAT", Hand(**{**vars(hand), "tone": None}), generate, seed=2)
+    hand.tone = np.minimum(np.linspace(0.25, 1.25, 33), 1.0)  # a pen: a quarter of it full ink
+    toned = compose("bAT", hand, generate, seed=2)
+    assert [w.own for w in toned] == [True, True, False]
+    for a, b in zip(toned, plain):
+        if a.own:
+            assert np.array_equal(a.image, b.image)
+        else:
+            ink = b.image > INK_FLOOR
+            assert np.array_equal(a.image > INK_FLOOR, ink)
+            assert np.mean(a.image[ink] >= 0.999) == pytest.approx(0.25, abs=0.05)
+            assert np.mean(b.image[ink] >= 0.999) < 0.15
