@@ -255,3 +255,20 @@ def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tin
         assert len(z.files) == 3                                           # settings + 2 writers
     assert module.main(args) == 0                                          # from the kept draws
     assert json.loads(out.read_text())["method"] == first["method"]
+    # Two methods compared writer by writer from their kept draws: the same draws differ by
+    # nothing, and each method's gain is the protocol's own figure.
+    spec = importlib.util.spec_from_file_location("compare_styles", path.parent / "compare_styles.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    other = tmp_path / "e.npz"
+    assert module.main(args[:-1] + [str(other), "--without-tone"]) == 0
+    report = tmp_path / "c.json"
+    assert compare.main([str(draws), str(other), "--writers", "40-41", "--boot", "200",
+                         "--json", str(report)]) == 0
+    c = json.loads(report.read_text())                  # float32 probabilities, summed in another order
+    assert c["gain_a"] == pytest.approx(first["gain"], abs=1e-6)
+    assert c["gain_b"] == pytest.approx(json.loads(out.read_text())["gain"], abs=1e-6)
+    assert c["gain_b_minus_a"] == pytest.approx(c["gain_b"] - c["gain_a"], abs=1e-9)
+    assert compare.main([str(draws), str(draws), "--writers", "40-41", "--boot", "200",
+                         "--json", str(report)]) == 0
+    assert json.loads(report.read_text())["gain_b_minus_a"] == 0
