@@ -97,15 +97,18 @@ def check_pull(pull: float) -> None:
 # 1e-2, 28.1% at 3e-2 (docs/results/tuning/).
 TUNE_LR = 1e-2
 
-# How far `draw` pulls a fitted code back towards the average w (Style.pull). Chosen with
-# 10 glyphs per writer, 50 fitting and 30 tuning steps, on Omniglot's Latin drawers and on
-# Chars74K writers 35-44, never on the held-out writers 45-54. Pulls of 0 / 0.1 / 0.2 / 0.3 /
-# 0.5 gave writer top-1 14.4 / 14.6 / 14.2 / 14.0 / 13.7% on Omniglot and 21.5 / 22.4 / 23.9 /
-# 22.7 / 22.1% on Chars74K (standard errors about 1.5 points), while the characters read right
-# rose from 57 to 65 / 74 / 78 / 80% and from 87 to 89 / 91 / 91 / 93%: a code fitted to few
-# glyphs drifts off the model's range for characters it never saw, and pulling it back makes
-# them legible without losing the hand (README, "A writer's style").
-PULL = 0.2
+# How far `draw` pulls a fitted code back towards the average w (Style.pull). First chosen
+# (0.2) on the older writer metric, with 10 glyphs per writer, on Omniglot's Latin drawers and
+# Chars74K writers 35-44: pulls of 0 / 0.1 / 0.2 / 0.3 / 0.5 left writer top-1 within a
+# standard error while the characters read right rose from 57 to 65 / 74 / 78 / 80% on Omniglot
+# and from 87 to 89 / 91 / 91 / 93% on Chars74K. Chosen again (0.1) on the judge's dev
+# protocol: a screening generator that never saw writers 35-44, drawn glyphs in the writer's
+# ink tone (docs/judge.md). With all of a writer's glyphs the gain was 0.56 / 0.70 / 0.76 at
+# pulls 0.2 / 0.1 / 0, characters read right 1.00 / 0.98 / 0.87 of the real glyphs' rate; with
+# 10 glyphs 0.17 / 0.21 / 0.26, characters 1.03 / 0.99 / 0.95. The rule: the highest gain
+# whose characters stay at 0.9 of the real rate or above, at both K (the issue's legibility
+# bar). Never chosen on the held-out writers 45-54.
+PULL = 0.1
 
 
 def tunable_parameters(G) -> list:
