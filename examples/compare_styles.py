@@ -15,15 +15,18 @@ Reads the draws that `writer_style.py --draws` keeps; fits and draws nothing.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from minigan.data import load
 from minigan.metrics.judge import (DEV_WRITERS, FLOOR_WRITERS, given_glyphs, held_back,
                                    load_judge, real_glyphs, writer_group)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from writer_style import draw_key  # noqa: E402  (the key writer_style.py keeps draws under)
 
 
 def writer_probs(path, dataset, writers, k, seed, judge) -> np.ndarray:
@@ -34,7 +37,7 @@ def writer_probs(path, dataset, writers, k, seed, judge) -> np.ndarray:
     for w in writers:
         held = held_back(w)
         given, _ = given_glyphs(dataset, w, k, seed)
-        key = f"{held}|{hashlib.sha1(np.ascontiguousarray(given).tobytes()).hexdigest()[:20]}"
+        key = draw_key(held, given)
         if key not in store:
             raise SystemExit(f"{path}: no draws for writer {w} (made with another --k or --seed?)")
         samples = list(store[key])

@@ -68,6 +68,12 @@ def condgan_row_method(G, cfg, args):
     return fit_draw
 
 
+def draw_key(held: str, glyphs: np.ndarray) -> str:
+    """The name a writer's draws are kept under: writers who hold back the same characters
+    are given the same characters, so the key names the given glyphs themselves."""
+    return f"{held}|{hashlib.sha1(np.ascontiguousarray(glyphs).tobytes()).hexdigest()[:20]}"
+
+
 def cached(fit_draw, path: Path | None, settings: dict):
     """fit_draw that keeps every writer's draws in `path` (an .npz) and reuses them when the
     file was made with the same settings, so a picture or a re-score needs no refit."""
@@ -80,9 +86,7 @@ def cached(fit_draw, path: Path | None, settings: dict):
                 store = {k: z[k] for k in z.files if k != "settings"}
 
     def wrapped(glyphs, chars, held, samples):
-        # Writers who hold back the same characters are given the same characters: the key
-        # must name the glyphs themselves.
-        key = f"{held}|{hashlib.sha1(np.ascontiguousarray(glyphs).tobytes()).hexdigest()[:20]}"
+        key = draw_key(held, glyphs)
         if key not in store:
             store[key] = np.stack(fit_draw(glyphs, chars, held, samples))   # [S, 10, 28, 28]
             arrays = dict(store, settings=np.array(json.dumps(settings)))
