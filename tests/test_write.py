@@ -155,10 +155,28 @@ def _correlation(a, b):
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def test_written_characters_are_the_persons_own_and_repeats_vary(hand_file, model_dir):
+def _own_glyph_scores(page, pieces, written, hand_file, x_height=32):
+    """For each of the person's own glyphs on the page: (best correlation with one of their
+    glyphs of that character, char, drawn shape, height on the page)."""
     from minigan.data import load, normalize_glyph
+    from minigan.write import placements
+
+    ds = load(str(hand_file))
+    chars = ds.chars()
+    scores = []
+    for p, w in zip(placements(pieces, x_height, written), written):
+        if not w.own:
+            continue
+        crop = 255 - page[p.top:p.top + p.height, p.left:p.left + p.width].astype(np.float32)
+        theirs = [ds.images[i] for i, c in enumerate(chars) if c == w.char]
+        scores.append((max(_correlation(normalize_glyph(crop), t) for t in theirs),
+                       w.char, w.image.shape, p.height))
+    return scores
+
+
+def test_written_characters_are_the_persons_own_and_repeats_vary(hand_file, model_dir):
     from minigan.page import render_png
-    from minigan.write import arrange, compose, placements, prepare
+    from minigan.write import arrange, compose, prepare
 
     text = "Dear Ann, how are you? I'd rather sit here. That's right - good night!!"
     hand, generate = prepare(text, str(hand_file), ckpt=model_dir, steps=3, tune_steps=2,
@@ -169,16 +187,7 @@ def test_written_characters_are_the_persons_own_and_repeats_vary(hand_file, mode
     assert {w.char for w in written if not w.own} == {"T"}
     pieces, lines = arrange(written, text, line_width=40.0, seed=1)
     page = np.asarray(render_png(pieces, lines, x_height=32, width=1400))
-    ds = load(str(hand_file))
-    chars = ds.chars()
-    scores = []
-    for p, w in zip(placements(pieces, 32, written), written):
-        if not w.own:
-            continue
-        crop = 255 - page[p.top:p.top + p.height, p.left:p.left + p.width].astype(np.float32)
-        drawn = normalize_glyph(crop)
-        theirs = [ds.images[i] for i, c in enumerate(chars) if c == w.char]
-        scores.append((max(_correlation(drawn, t) for t in theirs), w.char, w.image.shape, p.height))
+    scores = _own_glyph_scores(page, pieces, written, hand_file)
     assert min(scores)[0] >= 0.75, sorted(scores)[:5]
     # Neighbouring repeats ("nn", "!!", the three r's and h's) are never pixel copies.
     for a, b in zip(written, written[1:]):
@@ -265,9 +274,8 @@ def test_a_chars74k_writers_sheet_writes_in_their_own_glyphs(real_data, tmp_path
     each letter on the page correlates with one of their own glyphs at 0.75 or more."""
     from handsheet import make_hand
 
-    from minigan.data import load, normalize_glyph
     from minigan.page import render_png
-    from minigan.write import arrange, compose, load_hand, placements
+    from minigan.write import arrange, compose, load_hand
 
     with np.load(real_data("chars74k_hnd.npz")) as z:
         glyphs64 = (z["images64"], z["labels"], z["writers"])
@@ -277,13 +285,7 @@ def test_a_chars74k_writers_sheet_writes_in_their_own_glyphs(real_data, tmp_path
     written = compose(text, hand, seed=2)
     pieces, lines = arrange(written, text, line_width=40.0, seed=2)
     page = np.asarray(render_png(pieces, lines, x_height=32, width=1400))
-    ds = load(str(hand_file))
-    chars = ds.chars()
-    scores = []
-    for p, w in zip(placements(pieces, 32, written), written):
-        crop = 255 - page[p.top:p.top + p.height, p.left:p.left + p.width].astype(np.float32)
-        theirs = [ds.images[i] for i, c in enumerate(chars) if c == w.char]
-        scores.append((max(_correlation(normalize_glyph(crop), t) for t in theirs), w.char, w.image.shape, p.height))
+    scores = _own_glyph_scores(page, pieces, written, hand_file)
     assert all(w.own for w in written) and min(scores)[0] >= 0.75, sorted(scores)[:5]
 
 
