@@ -169,6 +169,18 @@ def test_writer_fidelity_ceiling_beats_floor_on_chars74k(chars74k_held_out):
 
 # ---------------------------------------------------------------- generator glue and the CLI
 
+def test_case_folding_joins_letter_pairs_and_keeps_latin1_letters_without_a_capital():
+    from minigan.metrics.features import fold_case
+
+    charset = "AaBb0ßÿÄä,"
+    folded = fold_case(np.arange(len(charset)), charset)
+    same = lambda a, b: folded[charset.index(a)] == folded[charset.index(b)]  # noqa: E731
+    assert same("a", "A") and same("ä", "Ä") and same("b", "B")
+    # ß's capital is "SS" and ÿ's is not Latin-1: each stays its own class.
+    assert len(set(folded.tolist())) == 7
+    assert not same("ß", "ÿ") and not same("0", ",")
+
+
 def test_to_glyphs_inverts_the_training_pixel_scale():
     glyphs = builtin_glyphs(n_writers=1, per_char=1, charset="0123", seed=0).images
     as_trained = glyphs.astype(np.float32)[:, None] / 255 * 2 - 1           # [N, 1, 28, 28]

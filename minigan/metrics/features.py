@@ -140,9 +140,17 @@ def load_net(name_or_path: str) -> FeatureNet:
 
 
 def fold_case(labels: np.ndarray, charset: str) -> np.ndarray:
-    """Class indices -> indices into the case-folded charset (a and A become one class)."""
-    folded = sorted(set(charset.upper()), key=charset.upper().index)
-    lookup = np.array([folded.index(c.upper()) for c in charset])
+    """Class indices -> indices into the case-folded charset (a and A become one class).
+
+    A letter whose capital is not one character of the charset (ß, whose capital is "SS";
+    ÿ, whose Ÿ is not Latin-1) stays a class of its own."""
+    known = set(charset)
+
+    def fold(c: str) -> str:
+        return c.upper() if c.upper() in known else c
+
+    folded = list(dict.fromkeys(fold(c) for c in charset))
+    lookup = np.array([folded.index(fold(c)) for c in charset])
     return lookup[np.asarray(labels)]
 
 
