@@ -29,6 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from writer_style import draw_key  # noqa: E402  (the key writer_style.py keeps draws under)
 
 
+def settings_of(path) -> dict:
+    """The settings writer_style.py kept beside its draws."""
+    with np.load(path, allow_pickle=False) as z:
+        return json.loads(str(z["settings"])) if "settings" in z.files else {}
+
+
 def writer_probs(path, dataset, writers, k, seed, judge) -> np.ndarray:
     """[W] the judge's mean probability of the true writer over each writer's drawn samples."""
     with np.load(path, allow_pickle=False) as z:
@@ -49,7 +55,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("a", help="draws of method A (.npz from writer_style.py --draws)")
     p.add_argument("b", help="draws of method B")
-    p.add_argument("--k", default="all", help="the K both were run with: 'all' or a number")
+    p.add_argument("--k", default=None,
+                   help="the K both were run with: 'all' or a number (default: as the draws were made)")
     p.add_argument("--writers", default=f"{DEV_WRITERS[0]}-{DEV_WRITERS[-1]}")
     p.add_argument("--seed", type=int, default=0, help="the --seed both were run with")
     p.add_argument("--boot", type=int, default=10000, help="bootstrap resamples of the writers")
@@ -57,6 +64,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     first, last = (int(v) for v in args.writers.split("-"))
     writers = list(range(first, last + 1))
+    if args.k is None:
+        made = {path: settings_of(path).get("k") for path in (args.a, args.b)}
+        if len(set(made.values())) != 1 or None in made.values():
+            raise SystemExit(f"the draws were made with different or unknown K ({made}); give --k")
+        args.k = str(made[args.a])
     k = None if args.k == "all" else int(args.k)
     dataset, judge = load("chars74k"), load_judge()
     pa = writer_probs(args.a, dataset, writers, k, args.seed, judge)
