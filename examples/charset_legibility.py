@@ -26,7 +26,7 @@ from minigan.data.spec import load_spec
 from minigan.evaluate import sample_glyphs
 from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
-from minigan.metrics.features import GlyphNet, classifier_accuracy
+from minigan.metrics.features import GlyphNet, classifier_accuracy, load_net
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_feature_nets import fit, random_affine, shipped  # noqa: E402
@@ -60,6 +60,8 @@ def main(argv=None) -> int:
     p.add_argument("--per-char", type=int, default=40, help="drawn glyphs per character")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--classifier", type=Path, default=None,
+                   help=".npz: load the classifier from here if it exists, else train it and save it here")
     p.add_argument("--out", type=Path, required=True, help="JSON report")
     p.add_argument("--picture", type=Path, default=None,
                    help="PNG: one drawn glyph of every character, a row per group")
@@ -75,11 +77,21 @@ def main(argv=None) -> int:
         print(f"not read (the fonts lack them): {''.join(unknown)!r}")
     chars = "".join(c for c in cfg.charset if c in charset)
 
-    net = GlyphNet(len(charset), (16, 32, 64), 128, "lrelu", seed=args.seed)
-    seconds = fit(net, train.images, train.labels, args.epochs, 2e-3, 128,
-                  lambda x, rng: random_affine(x, rng, shift=2.0, rotate=8, scale=0.1, shear=0.15),
-                  args.seed, log=lambda s: print(s, flush=True) if "step 100/" in s else None)
-    net = shipped(net, {"name": "fontchars", "charset": charset})
+    meta = {"name": "fontchars", "charset": charset, "trained_on": args.train_fonts, "epochs": args.epochs}
+    if args.classifier and args.classifier.is_file():
+        net = load_net(str(args.classifier))
+        if net.meta.get("trained_on") != args.train_fonts or net.charset != charset:
+            raise SystemExit(f"{args.classifier}: trained on {net.meta.get('trained_on')}, not {args.train_fonts}")
+        meta = net.meta
+    else:
+        glyph_net = GlyphNet(len(charset), (16, 32, 64), 128, "lrelu", seed=args.seed)
+        seconds = fit(glyph_net, train.images, train.labels, args.epochs, 2e-3, 128,
+                      lambda x, rng: random_affine(x, rng, shift=2.0, rotate=8, scale=0.1, shear=0.15),
+                      args.seed, log=lambda s: print(s, flush=True) if "step 100/" in s else None)
+        meta["train_seconds"] = round(seconds, 1)
+        net = shipped(glyph_net, meta)
+        if args.classifier:
+            net.save(args.classifier)
     keep = np.isin(test.labels, [charset.index(c) for c in chars])
     real = rates(net, test.images[keep], [test.charset[i] for i in test.labels[keep]])
 
@@ -87,8 +99,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     drawn = sample_glyphs(G, cfg, np.array([cfg.charset.index(c) for c in asked]), seed=args.seed + 1)
     drawn_rates = rates(net, drawn, asked)
-    report = {"ckpt": str(args.ckpt), "classifier": {"trained_on": args.train_fonts, "epochs": args.epochs,
-                                                     "train_seconds": round(seconds, 1)},
+    report = {"ckpt": str(args.ckpt), "classifier": {k: v for k, v in meta.items() if k != "charset"},
               "real": {"set": args.test_fonts, "n": int(keep.sum()), "rate": real},
               "drawn": {"per_char": args.per_char, "n": len(asked), "rate": drawn_rates,
                         "sampling_seconds": round(time.perf_counter() - start, 1)},
