@@ -23,6 +23,10 @@ Metrics:
           accuracy on the held-out real glyphs (on chars74k these include writers 0-44, whom
           the chars classifier trained on; its figure on unseen writers is in
           minigan.metrics.load_net("chars").meta)
+  spread  style spread: how much the samples of one character vary in the classifier's
+          feature space (RMS distance from the character's mean, averaged over characters),
+          beside the same for the held-out real glyphs of many writers; generated / real near
+          0 means the model has collapsed to one hand, whatever FID and acc say
   writer  writer fidelity of a writer-conditioned CondGAN: for each of --writers and each
           character, a sample for that writer is identified against the real writers'
           centroids (leave-one-character-out), top-1/top-5, beside the real glyph (ceiling)
@@ -54,13 +58,13 @@ from ._files import write_atomic
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint
 from .data import GlyphDataset, load
-from .metrics import (at_resolution, classifier_accuracy, fid, kid, load_net, to_glyphs,
+from .metrics import (at_resolution, class_spread, classifier_accuracy, fid, kid, load_net, to_glyphs,
                       writer_fidelity)
 from .metrics.judge import DEV_WRITERS, format_judge, judge_protocol
 from .generate import generator_from_checkpoint, run_checkpoint
 from .models import ModelConfig
 
-METRICS = ("fid", "kid", "acc", "writer", "judge")
+METRICS = ("fid", "kid", "acc", "spread", "writer", "judge")
 
 
 # ---------------------------------------------------------------- the generator side
@@ -136,7 +140,7 @@ def _timed(fn, *args, **kwargs):
 
 # ---------------------------------------------------------------- the metrics
 
-def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), n: int = 10000,
+def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc", "spread"), n: int = 10000,
              writers=None, seed: int = 0, judge_k: int | None = None, judge_samples: int = 1,
              style_steps: int = 50, tune_steps: int = 30) -> dict:
     """Every requested metric as a dict (figures, floors, counts, seconds); see the module doc.
@@ -162,7 +166,7 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
     ref_img, held_img = at_resolution(ref.images, res), at_resolution(held.images, res)
 
     fake = requested = None
-    if G is not None and set(metrics) & {"fid", "kid", "acc"}:
+    if G is not None and set(metrics) & {"fid", "kid", "acc", "spread"}:
         rng = np.random.default_rng(seed)
         if mc.num_classes:                         # ask for the characters the data has, evenly
             present = "".join(ref.charset[i] for i in np.unique(ref.labels))
@@ -218,6 +222,18 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc"), 
             out["value"] = classifier_accuracy(net, fake, requested)
         report["acc"] = out
         report["seconds"]["acc"] = round(time.perf_counter() - start, 2)
+
+    if "spread" in metrics:
+        start = time.perf_counter()
+        real, classes = class_spread(net.features(held_img), held.labels)
+        out = {"floor": real, "floor_classes": classes, "floor_n": len(held)}
+        if fake is not None and requested is None:
+            out["skipped"] = "the model is not class-conditioned"
+        elif fake is not None:
+            value, classes = class_spread(net.features(fake), np.array(list(requested)))
+            out.update(value=value, classes=classes, n=len(fake), ratio=value / real)
+        report["spread"] = out
+        report["seconds"]["spread"] = round(time.perf_counter() - start, 2)
 
     if "writer" in metrics:
         start = time.perf_counter()
@@ -330,6 +346,10 @@ def format_table(report: dict) -> str:
                 value = f"{got[key] * 100:.2f}%" if key in got else a.get("skipped", "-")
                 lines.append(row(name, value, f"{a['floor'][key] * 100:.2f}%", got.get("n", "-"),
                                  a["floor"]["n"]))
+    if "spread" in report:
+        sp = report["spread"]
+        value = (f"{sp['value']:.3f} ({sp['ratio']:.2f} x)" if "value" in sp else sp.get("skipped", "-"))
+        lines.append(row("style spread", value, f"{sp['floor']:.3f}", sp.get("n", "-"), sp["floor_n"]))
     if "writer" in report:
         w = report["writer"]
         lines.append(f"writer fidelity, {w['writers']} writers, {w['n']} glyphs: generated | real glyph "
@@ -380,7 +400,7 @@ def main(argv=None) -> int:
                    help="run folder holding checkpoint.npz (or the file); omit for the floors only")
     p.add_argument("--data", default=None,
                    help="mnist, chars74k, builtin, ... (default: the data the run trained on)")
-    p.add_argument("--metrics", default="fid,kid,acc", help=f"comma list of {', '.join(METRICS)}")
+    p.add_argument("--metrics", default="fid,kid,acc,spread", help=f"comma list of {', '.join(METRICS)}")
     p.add_argument("--n", type=int_in(2, 1000000), default=10000,
                    help="generated samples (and cap of each real set)")
     p.add_argument("--writers", type=_writer_list, default=None,

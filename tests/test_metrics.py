@@ -198,9 +198,48 @@ def test_evaluate_runs_a_checkpoint_end_to_end(tmp_path):
     G, D = build_models(mc)
     config = {"model": mc.to_dict(), "train": {"data": "builtin", "chars": "0123456789"}}
     save_checkpoint(tmp_path / "checkpoint.npz", 0, config, modules={"G_ema": G})
-    report = evaluate(tmp_path, metrics=["fid", "kid", "acc"], n=200)
+    report = evaluate(tmp_path, metrics=["fid", "kid", "acc", "spread"], n=200)
     assert report["n_generated"] == 200 and report["fid"]["counts"][0] == 200
     assert report["fid"]["value"] > report["fid"]["floor"]       # an untrained G is far from real
     assert report["acc"]["floor"]["accuracy"] > 0.8
     assert 0 <= report["acc"]["value"]["accuracy"] <= 1
-    assert "FID" in format_table(report)
+    spread = report["spread"]
+    assert spread["classes"] == 10 and spread["floor_classes"] == 10 and spread["floor"] > 0
+    assert spread["ratio"] == pytest.approx(spread["value"] / spread["floor"])
+    table = format_table(report)
+    assert "FID" in table and "style spread" in table
+
+
+def test_class_spread_is_zero_for_a_collapsed_set_and_grows_with_variety():
+    from minigan.metrics import class_spread
+
+    rng = np.random.default_rng(0)
+    means = rng.normal(0, 5, (6, 16))                        # six characters, far apart
+    labels = np.repeat(np.arange(6), 40)
+    collapsed = means[labels]                                # every sample of a class alike
+    spread, classes = class_spread(collapsed, labels)
+    assert classes == 6 and spread < 1e-9                    # zero, to float rounding
+    # Spread within a class is what counts, not the distance between classes: unit noise in
+    # 16 dimensions puts each sample sqrt(16) = 4 from its class mean.
+    varied, _ = class_spread(collapsed + rng.normal(0, 1, collapsed.shape), labels)
+    assert varied == pytest.approx(4.0, rel=0.05)
+    wider, _ = class_spread(collapsed + rng.normal(0, 2, collapsed.shape), labels)
+    assert wider == pytest.approx(2 * varied, rel=0.05)
+    # A class with one sample has no spread to measure and is left out.
+    assert class_spread(np.vstack([collapsed, np.ones((1, 16))]), np.append(labels, 9))[1] == 6
+    with pytest.raises(ValueError, match="no class"):
+        class_spread(np.ones((3, 4)), [0, 1, 2])
+
+
+def test_a_collapsed_generator_has_almost_no_style_spread(tmp_path):
+    """The planted case: real glyphs handed out as samples vary as real hands do; the same
+    glyph handed out for every request of a character does not."""
+    from minigan.metrics import class_spread, load_net
+
+    ds = builtin_glyphs(n_writers=20, per_char=1, seed=3)
+    net = load_net("chars")
+    labels = ds.labels
+    real, _ = class_spread(net.features(ds.images), labels)
+    first = {c: np.flatnonzero(labels == c)[0] for c in np.unique(labels)}
+    collapsed, _ = class_spread(net.features(ds.images[[first[c] for c in labels]]), labels)
+    assert real > 1.0 and collapsed < 1e-3 * real

@@ -18,6 +18,7 @@ from .features import NETS, FeatureNet, GlyphNet, classifier_accuracy, fold_case
 from .fid import fid, frechet_distance, kid, sqrtm_psd
 from .glyphs import at_resolution, to_glyphs
 from .judge import Judge, held_back, judge_protocol, load_judge
+from .spread import class_spread
 from .writer import centroid_ranks, writer_embedding, writer_fidelity, writer_identification
 
 
@@ -35,5 +36,5 @@ def conditional_accuracy(images: np.ndarray, requested: str, net: FeatureNet | N
 
 __all__ = ["NETS", "FeatureNet", "GlyphNet", "load_net", "standardize", "classifier_accuracy",
            "fold_case", "conditional_accuracy", "fid", "kid", "frechet_distance", "sqrtm_psd",
-           "to_glyphs", "at_resolution", "writer_embedding", "writer_identification",
+           "to_glyphs", "at_resolution", "class_spread", "writer_embedding", "writer_identification",
            "writer_fidelity", "centroid_ranks", "Judge", "load_judge", "held_back", "judge_protocol"]
