@@ -46,6 +46,7 @@ class TrainConfig:
     r1_interval: int = 16
     ema_kimg: float = 2.0
     mix_prob: float = 0.9              # style-mixing regularisation (style models)
+    mode_seeking: float = 0.0          # weight of the mode-seeking term (0: off)
     augment: str = ""                  # comma list of translation, cutout, scale
     seed: int = 0
     device: str = "cpu"
@@ -203,6 +204,16 @@ class Trainer:
         # The fake batch asks for the same characters and writers as the real one.
         return real, labels, writers, z
 
+    @staticmethod
+    def _mode_seeking(fake: Tensor, z: Tensor, half: int) -> Tensor:
+        """Mode-seeking term (Mao et al., CVPR 2019): two z asked for the same character should
+        draw two different glyphs, in proportion to how far apart the z are. Returns
+        |z1 - z2| / |G(z1) - G(z2)| (means of absolute differences), which falls as the
+        drawings part; a conditional GAN whose every z draws one glyph makes it large."""
+        apart = ops.abs(fake[:half] - fake[half:2 * half]).mean()
+        z_apart = float(np.abs(z.numpy()[:half] - z.numpy()[half:2 * half]).mean())
+        return z_apart / (apart + 1e-5)
+
     def _d(self, img, labels, writers):
         if self.policy:
             img = augment(img, self.policy, self.draw)
@@ -234,9 +245,16 @@ class Trainer:
 
         # Generator: make D call its samples real.
         real, labels, writers, z = self._batch()
+        half = z.shape[0] // 2
+        if tc.mode_seeking > 0 and half:
+            # The second half asks for the first half's characters (and writers) from other z.
+            labels = None if labels is None else np.concatenate([labels[:half], labels[:half], labels[2 * half:]])
+            writers = None if writers is None else np.concatenate([writers[:half], writers[:half], writers[2 * half:]])
         self.D.requires_grad_(False)
         fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=True)
         g_loss = ops.softplus(-self._d(fake, labels, writers)).mean()
+        if tc.mode_seeking > 0 and half:
+            g_loss = g_loss + self._mode_seeking(fake, z, half) * tc.mode_seeking
         self.opt_G.zero_grad()
         g_loss.backward()
         (loss_g,) = self.comm.average(self.opt_G, [g_loss], distributed.batch_statistics(self.G))
@@ -364,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Adam learning rate (default: 0.01 for the -small presets, else 0.0025)")
     p.add_argument("--r1-gamma", type=float_in(0, 1e4), default=0.2,
                    help="weight of the R1 penalty on D's gradient at real images (0: off)")
+    p.add_argument("--mode-seeking", type=float_in(0, 100), default=0.0,
+                   help="weight of a mode-seeking term that asks two z for the same character to "
+                        "draw different glyphs, against style collapse (0: off; try 1)")
     p.add_argument("--r1-interval", type=int_in(1, 10000), default=16,
                    help="apply R1 every this many steps (lazy regularisation)")
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
@@ -414,6 +435,7 @@ def finetune_trainer(args) -> Trainer:
                      tick_kimg=args.tick_kimg,
                      lr=args.lr if args.lr is not None else base_tc.lr,
                      r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+                     mode_seeking=args.mode_seeking,
                      augment=args.augment if args.augment else FINETUNE_AUGMENT,
                      seed=args.seed, device=args.device,
                      finetune=str(Path(args.finetune).resolve()),
@@ -434,7 +456,8 @@ def _error(msg: str) -> None:
 # What --resume may change (TrainConfig field -> option); any other option given with --resume
 # must match the run's own value.
 RESUMABLE = {"kimg": "--kimg", "lr": "--lr", "tick_kimg": "--tick-kimg",
-             "r1_gamma": "--r1-gamma", "metrics": "--metrics", "metrics_n": "--metrics-n",
+             "r1_gamma": "--r1-gamma", "mode_seeking": "--mode-seeking",
+             "metrics": "--metrics", "metrics_n": "--metrics-n",
              "device": "--device"}
 RESUMABLE_TEXT = ", ".join(RESUMABLE.values())
 
@@ -546,7 +569,7 @@ def run(args, given: set | None = None) -> int:
                          kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
                          tick_kimg=args.tick_kimg,
                          lr=args.lr if args.lr is not None else PRESET_LR.get(preset_name(args.preset), 0.0025),
-                         r1_gamma=args.r1_gamma,
+                         r1_gamma=args.r1_gamma, mode_seeking=args.mode_seeking,
                          r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
                          device=args.device, chars=args.chars, metrics=args.metrics,
                          metrics_n=args.metrics_n)

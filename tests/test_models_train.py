@@ -104,6 +104,37 @@ def test_a_few_training_steps_have_finite_losses(model):
     assert "r1" in stats or trainer.step_index % 2 == 1
 
 
+def test_mode_seeking_term_grows_as_two_drawings_of_a_character_converge():
+    rng = np.random.default_rng(0)
+    zs = mg.tensor(rng.standard_normal((4, 8)).astype(np.float32))
+    base = rng.standard_normal((2, 1, 4, 4)).astype(np.float32)
+    apart = mg.tensor(np.concatenate([base, -base]), requires_grad=True)
+    close = mg.tensor(np.concatenate([base, base + 0.01]))
+    far_term = Trainer._mode_seeking(apart, zs, 2)
+    assert Trainer._mode_seeking(close, zs, 2).item() > 50 * far_term.item()
+    z_apart = np.abs(zs.numpy()[:2] - zs.numpy()[2:]).mean()
+    assert far_term.item() == pytest.approx(z_apart / np.abs(2 * base).mean(), rel=1e-4)
+    far_term.backward()                               # it pushes the two drawings apart
+    step = apart.numpy() - 0.1 * np.asarray(apart.grad.numpy())
+    assert np.abs(step[:2] - step[2:]).mean() > np.abs(apart.numpy()[:2] - apart.numpy()[2:]).mean()
+
+
+@pytest.mark.parametrize("model", ["stylegan2", "condgan"])
+def test_training_with_mode_seeking_pairs_the_characters_and_stays_finite(model, monkeypatch):
+    trainer = _trainer(model=model, mode_seeking=1.0)
+    seen = []
+    real_d = trainer._d
+
+    def spy(img, labels, writers):
+        seen.append(np.array(labels) if labels is not None else np.array(writers))
+        return real_d(img, labels, writers)
+    monkeypatch.setattr(trainer, "_d", spy)
+    stats = trainer.step()
+    assert all(np.isfinite(v) for v in stats.values())
+    g_batch = seen[-1]                                # the generator step's characters (or writers)
+    assert np.array_equal(g_batch[:2], g_batch[2:4])
+
+
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     straight = _trainer()
     expected = [straight.step() for _ in range(4)]
