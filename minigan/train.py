@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the R1 penalty on D's gradient at real images (0: off)")
     p.add_argument("--mode-seeking", type=float_in(0, 100), default=0.0,
                    help="weight of a mode-seeking term that asks two z for the same character to "
-                        "draw different glyphs, against style collapse (0: off; try 1)")
+                        "draw different glyphs, against style collapse (0: off; 0.1 was tried)")
     p.add_argument("--r1-interval", type=int_in(1, 10000), default=16,
                    help="apply R1 every this many steps (lazy regularisation)")
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
