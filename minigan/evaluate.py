@@ -78,10 +78,11 @@ def load_generator(ckpt_path):
 
 @no_grad()
 def sample_glyphs(G, mc: ModelConfig, labels=None, writers=None, n: int | None = None,
-                  seed: int = 0, batch: int = 250) -> np.ndarray:
+                  seed: int = 0, batch: int = 250, truncation: float = 1.0) -> np.ndarray:
     """uint8 [N, 28, 28] glyphs from G for class `labels` [N] (and `writers` [N] for CondGAN).
 
-    Style models sample with constant noise; N comes from labels, or from n when unconditioned.
+    Style models sample with constant noise, `truncation` of the way from the average w
+    (1: the model's own distribution); N comes from labels, or from n when unconditioned.
     """
     total = len(labels) if labels is not None else n
     if total is None:
@@ -95,7 +96,7 @@ def sample_glyphs(G, mc: ModelConfig, labels=None, writers=None, n: int | None =
             wr = None if writers is None else np.asarray(writers[i:i + batch])
             img = G(z, lab, wr)
         else:
-            img = G(z, lab, noise_mode="const")
+            img = G(z, lab, truncation=truncation, noise_mode="const")
         out.append(to_glyphs(img.numpy()))                                  # [b, 28, 28]
     return np.concatenate(out)
 
