@@ -330,3 +330,15 @@ def test_drawn_glyphs_take_the_tone_of_the_persons_ink_and_own_glyphs_keep_their
             assert np.array_equal(a.image > INK_FLOOR, ink)
             assert np.mean(a.image[ink] >= 0.999) == pytest.approx(0.25, abs=0.05)
             assert np.mean(b.image[ink] >= 0.999) < 0.15
+
+
+def test_a_slanted_bracket_is_sized_by_its_height_not_squeezed_by_its_width():
+    """A written '(' is a curve about half as wide as it is tall once slanted; its box must let
+    it reach from the ascender to below the baseline, as every font's does, not shrink it to
+    the size of a comma (the boxes once allowed 0.45 x-heights of width)."""
+    from minigan.write import _scale, box
+
+    crop = np.ones((20, 9), np.float32)              # 20 px tall, 9 px wide
+    for char in "()[]{}":
+        top, bottom, widest = box(char)
+        assert _scale(crop, top - bottom, widest) * 20 == pytest.approx(top - bottom)
