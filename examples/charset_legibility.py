@@ -16,6 +16,10 @@ Random styles are not what a person gets. With --fitted 35-44 the script also fi
 each of those Chars74K writers' 62 glyphs, as `write --style` does (its defaults), and draws
 in it every character the writer never wrote (punctuation and the Latin-1 letters), which a
 letter in their hand will need; those are read the same way.
+
+Both ways, the accented letters are read twice: as the model draws them, and built as `write`
+builds them (minigan.diacritics: the base letter, the writer's own where they wrote it, with
+the mark drawn in a pen of its stroke width).
 """
 from __future__ import annotations
 
@@ -28,10 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from minigan.data import load
+from minigan.data.transforms import normalize_glyph
+from minigan.diacritics import accent, decompose
 from minigan.data.spec import load_spec
 from minigan.evaluate import sample_glyphs
 from minigan.metrics import to_glyphs
 from minigan.style import draw, fit_style
+from minigan.write import box, clean
 from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
 from minigan.metrics.features import GlyphNet, classifier_accuracy, load_net
@@ -49,14 +56,43 @@ def group_of(char: str) -> str:
     return next(name for name, member in GROUPS.items() if member(char))
 
 
+GROUPS_AND_ALL = ["all", *GROUPS]
+
+
+def over(rate: dict, real: dict) -> dict:
+    """Each rate of `rate` (and of its "casefold" part) over the real glyphs' rate."""
+    out = {k: v / real[k] if real.get(k) else None for k, v in rate.items() if k != "casefold"}
+    if "casefold" in rate:
+        out["casefold"] = over(rate["casefold"], real["casefold"])
+    return out
+
+
 def rates(net, images: np.ndarray, chars: list[str]) -> dict:
-    """Read-as-asked rate, overall and per group, of glyphs `images` meant as `chars`."""
-    out = {"all": classifier_accuracy(net, images, chars)["accuracy"]}
+    """Read-as-asked rate, overall and per group, of glyphs `images` meant as `chars`; under
+    "casefold", the same with a letter's capital and small letter counted as one (a page sets
+    them apart by their size, which the glyphs' normalisation takes away)."""
+    out, folded = {}, {}
     groups = np.array([group_of(c) for c in chars])
-    for name in GROUPS:
-        pick = groups == name
+    for name, pick in [("all", np.ones(len(chars), bool))] + [(g, groups == g) for g in GROUPS]:
         if pick.any():
-            out[name] = classifier_accuracy(net, images[pick], [c for c, p in zip(chars, pick) if p])["accuracy"]
+            acc = classifier_accuracy(net, images[pick], [c for c, p in zip(chars, pick) if p])
+            out[name], folded[name] = acc["accuracy"], acc["accuracy_casefold"]
+    return dict(out, casefold=folded)
+
+
+def composed(glyphs: np.ndarray, asked, base_glyph, seed: int = 0) -> np.ndarray:
+    """The glyphs with every accented letter minigan.diacritics can build replaced by its
+    build from base_glyph(i) (uint8 [28, 28], the base letter for glyph i), normalised as the
+    fonts' letters are."""
+    rng = np.random.default_rng(seed)
+    out = glyphs.copy()
+    for i, char in enumerate(asked):
+        parts = decompose(char)
+        base = base_glyph(i) if parts else None
+        crop = clean(base / 255.0) if base is not None else None
+        if crop is not None:
+            top, bottom, _ = box(parts[0])
+            out[i] = normalize_glyph(accent(crop, char, top - bottom, rng=rng)[0] * 255.0)
     return out
 
 
@@ -68,7 +104,7 @@ def fitted_rates(net, G, cfg, chars: str, writers: str, seed: int, tune_steps: i
     again, which would blow a comma up to the size of a letter."""
     lo, hi = (int(v) for v in writers.split("-"))
     data = load("chars74k")
-    images, asked = [], []
+    images, builds, asked = [], [], []
     for w in range(lo, hi + 1):
         own = np.flatnonzero(data.writers == w)
         if not len(own):
@@ -79,11 +115,13 @@ def fitted_rates(net, G, cfg, chars: str, writers: str, seed: int, tune_steps: i
         targets = data.subset(own).as_float(cfg.res) * 2.0 - 1.0
         style = fit_style(G, cfg, targets, given, steps=50, tune_steps=tune_steps, seed=seed)
         images.append(to_glyphs(draw(G, cfg, style, missing, variation=0.15, seed=seed)))
+        own_glyph = {c: data.images[i] for c, i in zip(given, own)}
+        builds.append(composed(images[-1], missing, lambda i: own_glyph.get(decompose(missing[i])[0]), seed))
         asked += missing
         print(f"writer {w}: {len(missing)} characters drawn in a style fitted to {len(own)} glyphs "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     return {"writers": writers, "n": len(asked), "rate": rates(net, np.concatenate(images), asked),
-            "rows": images}
+            "composed_rate": rates(net, np.concatenate(builds), asked), "rows": images, "built_rows": builds}
 
 
 def main(argv=None) -> int:
@@ -141,30 +179,47 @@ def main(argv=None) -> int:
     drawn = sample_glyphs(G, cfg, np.array([cfg.charset.index(c) for c in asked]), seed=args.seed + 1,
                           truncation=args.truncation)
     drawn_rates = rates(net, drawn, asked)
+    bases = [(decompose(c) or (c,))[0] for c in asked]   # the same z draws each accent's base letter
+    base_drawn = sample_glyphs(G, cfg, np.array([cfg.charset.index(c) for c in bases]), seed=args.seed + 1,
+                               truncation=args.truncation)
+    built = composed(drawn, asked, lambda i: base_drawn[i], args.seed)
+    built_rates = rates(net, built, asked)
     fitted = fitted_rates(net, G, cfg, chars, args.fitted, args.seed, args.tune_steps) if args.fitted else None
     fitted_rows = fitted.pop("rows") if fitted else []
+    built_rows = fitted.pop("built_rows") if fitted else []
     report = {"ckpt": str(args.ckpt), "classifier": {k: v for k, v in meta.items() if k != "charset"},
               "real": {"set": args.test_fonts, "n": int(keep.sum()), "rate": real},
               "drawn": {"per_char": args.per_char, "n": len(asked), "truncation": args.truncation,
-                        "rate": drawn_rates, "sampling_seconds": round(time.perf_counter() - start, 1)},
-              "drawn_over_real": {k: drawn_rates[k] / real[k] if real[k] else None for k in drawn_rates}}
+                        "rate": drawn_rates, "sampling_seconds": round(time.perf_counter() - start, 1),
+                        "composed_rate": built_rates},
+              "drawn_over_real": over(drawn_rates, real)}
     if fitted:
         report["fitted"] = dict(fitted, tune_steps=args.tune_steps)
-        report["fitted_over_real"] = {k: v / real[k] if real[k] else None for k, v in fitted["rate"].items()}
+        report["fitted_over_real"] = over(fitted["rate"], real)
+        report["fitted_composed_over_real"] = over(fitted["composed_rate"], real)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    for k in drawn_rates:
+    for k in GROUPS_AND_ALL:
         ratio = report["drawn_over_real"][k]
         print(f"{k:>16}: drawn {drawn_rates[k]:.3f}, real {real[k]:.3f}, ratio "
               f"{'-' if ratio is None else f'{ratio:.2f}'}")
-    for k in (fitted or {}).get("rate", {}):
+    latin = "Latin-1 letters"
+    print(f"{latin:>16}: built with their marks {built_rates[latin]:.3f}, ratio "
+          f"{built_rates[latin] / real[latin]:.2f}; case-folded, drawn "
+          f"{drawn_rates['casefold'][latin] / real['casefold'][latin]:.2f} and built "
+          f"{built_rates['casefold'][latin] / real['casefold'][latin]:.2f} of the real rate")
+    for k in [k for k in GROUPS_AND_ALL if fitted and k in fitted["rate"]]:
         print(f"{k:>16}: in a fitted style {fitted['rate'][k]:.3f}, real {real[k]:.3f}, ratio "
-              f"{report['fitted_over_real'][k]:.2f}")
+              f"{report['fitted_over_real'][k]:.2f}; with accents built {fitted['composed_rate'][k]:.3f}, "
+              f"ratio {report['fitted_composed_over_real'][k]:.2f} (case-folded "
+              f"{report['fitted_over_real']['casefold'][k]:.2f} and "
+              f"{report['fitted_composed_over_real']['casefold'][k]:.2f})")
     if args.picture:
         rows = []
         for name in GROUPS:
             rows.append(drawn[[i for i, c in enumerate(asked) if group_of(c) == name and i % args.per_char == 0]])
-        rows += fitted_rows[:4]   # then the first fitted writers' characters, a row each
+        for drawn_row, built_row in list(zip(fitted_rows, built_rows))[:3]:
+            rows += [drawn_row, built_row]   # then the first fitted writers', drawn, then built
         width = max(len(r) for r in rows)
         grid = np.zeros((len(rows) * width, 28, 28), np.uint8)
         for r, row in enumerate(rows):

@@ -38,6 +38,7 @@ from ._cli import (ArgumentParser, HelpFormatter, float_in, input_source, int_in
                    output_file)
 from ._files import write_atomic
 from .data import despeckle, normalize_glyph
+from .diacritics import accent, decompose
 from .errors import UserError
 from .images import to_uint8
 from .invert import w_statistics
@@ -346,11 +347,30 @@ class Written:
     version: int = -1                # which of their glyphs of this character (own only)
 
 
+def drawn_as(char: str, own) -> str | None:
+    """What the style model draws for `char`, given the characters the person wrote (`own`):
+    nothing when they wrote it; for an accented letter they did not write, its base letter
+    (unless they wrote that), which gets its mark from minigan.diacritics; else the character."""
+    if char in own:
+        return None
+    parts = decompose(char)
+    if parts:
+        return None if parts[0] in own else parts[0]
+    return char
+
+
+def model_chars(text: str, own) -> str:
+    """The characters the style model must draw to write `text`, one per occurrence, in order."""
+    return "".join(d for d in (drawn_as(c, own) for c in text if not c.isspace()) if d)
+
+
 def unwritable(text: str, hand: Hand | None, charset: str | None) -> str:
-    """The characters of `text` that neither the hand has nor the model draws, sorted."""
+    """The characters of `text` that neither the hand has nor the model draws (nor, for an
+    accented letter, can be built on a base letter one of them gives), sorted."""
     own = set(hand.glyphs) if hand else set()
     model = set(charset or "")
-    return "".join(sorted({c for c in text if not c.isspace()} - own - model))
+    needs = {c: drawn_as(c, own) for c in text if not c.isspace()}
+    return "".join(sorted(c for c, need in needs.items() if need is not None and need not in model))
 
 
 POOL = 4   # a character's glyphs cycle through at least this many versions
@@ -358,7 +378,8 @@ POOL = 4   # a character's glyphs cycle through at least this many versions
 
 def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[Written]:
     """Every non-space character of `text` as a glyph: the hand's own where it has them, the
-    rest from generate(chars) (glyphs [n, 1, res, res] in [-1, 1], one per occurrence).
+    rest from generate(chars) (glyphs [n, 1, res, res] in [-1, 1], one per occurrence), but
+    for accented letters: those are built on the base letter, theirs or the model's (drawn_as).
 
     Repeats of an own character cycle through its versions in a seeded order; where the
     person wrote fewer than POOL, gently perturbed copies of them fill the cycle, so
@@ -369,7 +390,7 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[
                         "the words to write")
     rng = np.random.default_rng(seed)
     own = hand.glyphs if hand else {}
-    missing = "".join(c for c in chars if c not in own)
+    missing = model_chars(text, own)
     drawn = []
     if missing:
         if generate is None:
@@ -378,25 +399,42 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[
     metrics = hand.metrics if hand else Metrics()
     pools: dict[str, list] = {}     # char -> [(image, version)], the cycle of its glyphs
     seen: dict[str, int] = {}
+
+    def own_glyph(char: str):
+        """(image, version, box) of the person's next glyph of `char`."""
+        versions = own[char]
+        if char not in pools:
+            order = [int(i) for i in rng.permutation(len(versions))]
+            pools[char] = [(versions[i], i) for i in order]
+            pools[char] += [(perturb(versions[order[k % len(order)]], rng), order[k % len(order)])
+                            for k in range(len(order), POOL)]
+        k = seen.get(char, 0)
+        seen[char] = k + 1
+        image, i = pools[char][k % len(pools[char])]
+        return image, i, tuple(hand.boxes[char][i] or box(char, metrics))
+
+    def drawn_glyph(char: str):
+        image = clean(clean_background(drawn.pop(0)[None])[0])
+        return (np.zeros((1, 1), np.float32) if image is None else image), box(char, metrics)
+
     out = []
     for char in chars:
         if char in own:
-            versions = own[char]
-            if char not in pools:
-                order = [int(i) for i in rng.permutation(len(versions))]
-                pools[char] = [(versions[i], i) for i in order]
-                pools[char] += [(perturb(versions[order[k % len(order)]], rng), order[k % len(order)])
-                                for k in range(len(order), POOL)]
-            k = seen.get(char, 0)
-            seen[char] = k + 1
-            image, i = pools[char][k % len(pools[char])]
-            b = hand.boxes[char][i] or box(char, metrics)
-            out.append(Written(char, image, tuple(b), True, i))
+            image, i, b = own_glyph(char)
+            out.append(Written(char, image, b, True, i))
+        elif decompose(char):
+            # An accented letter they did not write: their base letter (or the model's), with
+            # the mark drawn in their pen (minigan.diacritics).
+            base = decompose(char)[0]
+            image, b = own_glyph(base)[::2] if base in own else drawn_glyph(base)
+            if image.size > 1:
+                pen = hand.stroke if hand is not None and hand.stroke else None
+                image, above, below = accent(image, char, b[0] - b[1], pen=pen, rng=rng)
+                b = (b[0] + above, b[1] - below, b[2])
+            out.append(Written(char, image, b, False))
         else:
-            image = clean(clean_background(drawn.pop(0)[None])[0])
-            if image is None:
-                image = np.zeros((1, 1), np.float32)
-            out.append(Written(char, image, box(char, metrics), False))
+            image, b = drawn_glyph(char)
+            out.append(Written(char, image, b, False))
     if hand is not None and hand.tone is not None:
         for w in out:   # drawn glyphs take the grey levels of the person's ink
             if not w.own and w.image.size > 1:
@@ -550,7 +588,7 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
         raise UserError("text: there is nothing to write (it is empty or only spaces); give "
                         "the words to write")
     own = set(hand.glyphs) if hand else set()
-    char_labels(cfg, sorted(set(chars) - own))  # raises, listing every character it cannot draw
+    char_labels(cfg, sorted(set(model_chars(chars, own))))  # raises, naming what it cannot draw
     written = compose(text, hand, lambda cs: draw(G, cfg, style, cs, variation=variation,
                                                     seed=seed), seed=seed)
     pieces, lines = arrange(written, text, (width - 2 * x_height) / x_height, seed=seed)
@@ -650,7 +688,7 @@ def prepare(text: str, style_source, *, ckpt=None, generated_only=False, save_st
     if not chars:
         raise UserError("text: there is nothing to write (it is empty or only spaces); give "
                         "the words to write")
-    needed = chars - set(hand.glyphs if hand else ())
+    needed = set(model_chars("".join(chars), hand.glyphs if hand else ()))
     if not needed and not save_style:
         return hand, None
     G, cfg = load_model(ckpt)
