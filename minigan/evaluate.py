@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli import ArgumentParser, HelpFormatter, int_in, job, output_file
+from ._cli import ArgumentParser, HelpFormatter, float_in, int_in, job, output_file
 from ._files import write_atomic
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint
@@ -143,10 +143,11 @@ def _timed(fn, *args, **kwargs):
 
 def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc", "spread"), n: int = 10000,
              writers=None, seed: int = 0, judge_k: int | None = None, judge_samples: int = 1,
-             style_steps: int = 50, tune_steps: int = 30) -> dict:
+             style_steps: int = 50, tune_steps: int = 30, truncation: float = 1.0) -> dict:
     """Every requested metric as a dict (figures, floors, counts, seconds); see the module doc.
 
-    judge_k (None: all), judge_samples, style_steps and tune_steps are for the judge metric."""
+    judge_k (None: all), judge_samples, style_steps and tune_steps are for the judge metric;
+    truncation is how far from the average style the samples of the others are drawn."""
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
@@ -183,8 +184,9 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc", "
         if mc.model == "condgan" and mc.num_writers:
             writer_ids = rng.integers(0, mc.num_writers, n)
         fake, report["seconds"]["sampling"] = _timed(
-            sample_glyphs, G, mc, labels, writer_ids, n=n, seed=seed + 1)
+            sample_glyphs, G, mc, labels, writer_ids, n=n, seed=seed + 1, truncation=truncation)
         report["n_generated"] = len(fake)
+        report["truncation"] = truncation
 
     if {"fid", "kid"} & set(metrics):
         (f_ref, f_held), seconds = _timed(lambda: (net.features(ref_img), net.features(held_img)))
@@ -417,12 +419,15 @@ def main(argv=None) -> int:
     p.add_argument("--tune-steps", type=int_in(0, 100000), default=30,
                    help="judge: tuning steps after the fit (python -m minigan.write's default)")
     p.add_argument("--seed", type=int_in(0), default=0, help="seeds the generated samples")
+    p.add_argument("--truncation", type=float_in(0, 1), default=1.0,
+                   help="draw the samples this far from the average style: 1 is the model's own "
+                        "spread of hands, 0.7 what write draws without --style")
     p.add_argument("--out", type=_output, default=None,
                    help="JSON report (default: RUN/evaluate.json)")
     args = p.parse_args(argv)
     report = evaluate(args.ckpt, args.data, [m.strip() for m in args.metrics.split(",") if m.strip()],
                       args.n, args.writers, args.seed, args.judge_k, args.judge_samples,
-                      args.style_steps, args.tune_steps)
+                      args.style_steps, args.tune_steps, args.truncation)
     print(format_table(report))
     out = args.out or (Path(args.ckpt) / "evaluate.json" if args.ckpt and Path(args.ckpt).is_dir() else None)
     if out is not None:

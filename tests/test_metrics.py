@@ -260,3 +260,18 @@ def test_sample_glyphs_truncation_draws_every_z_towards_the_average_style():
     spread = {t: sample_glyphs(G, mc, labels, truncation=t).astype(np.float64).std(0).mean()
               for t in (1.0, 0.5, 0.0)}
     assert spread[0.0] < 1e-9 < spread[0.5] < spread[1.0]
+
+
+def test_evaluate_at_truncation_zero_draws_one_hand_with_no_style_spread(tmp_path):
+    from minigan.evaluate import evaluate
+    from minigan.models import build_models, preset
+
+    mc = preset("sg2-16-small").replace(num_classes=10, charset="0123456789")
+    G, _ = build_models(mc)
+    save_checkpoint(tmp_path / "checkpoint.npz", 0,
+                    {"model": mc.to_dict(), "train": {"data": "builtin", "chars": "0123456789"}},
+                    modules={"G_ema": G})
+    full = evaluate(tmp_path, metrics=["spread"], n=100)
+    none = evaluate(tmp_path, metrics=["spread"], n=100, truncation=0.0)
+    assert none["truncation"] == 0.0 and full["truncation"] == 1.0
+    assert none["spread"]["value"] < 1e-3 * full["spread"]["value"]
