@@ -4,7 +4,9 @@
 
 Every printable ASCII character gets a glyph: the person's own where they wrote it (the .npz
 from `python -m minigan.data extract`), drawn by the style model fitted to their glyphs
-where they did not. Each glyph's outline is traced from its bitmap and smoothed
+where they did not. So do the Latin-1 letters: the accented ones built on the person's base
+letters, as `minigan.write` builds them, and Æ, ß, Ø and the like where they wrote them or
+the model draws them. Each glyph's outline is traced from its bitmap and smoothed
 (minigan.trace); sizes, heights and advance widths follow their writing as `minigan.write`
 places it (their x-height, capital height, ascenders and descenders when their sheet shows
 them). Letters and digits come in several versions, and the font's contextual alternates
@@ -30,6 +32,7 @@ from .write import GAP, SPACE, Hand, Metrics, _scale, compose, prepare
 from .trace import trace
 
 PRINTABLE = "".join(chr(c) for c in range(33, 127))   # printable ASCII less the space
+LATIN1_LETTERS = "".join(chr(c) for c in range(0xC0, 0x100) if chr(c).isalpha())
 UNITS = 1000            # font units per em
 TOP = 760               # the tallest box a hand's metrics may reach, in font units
 
@@ -179,7 +182,7 @@ def main(argv=None) -> int:
     if not args.name.strip() or not args.name.isprintable() or len(args.name) > 63:
         raise UserError(f"--name {args.name!r}: give a family name of 1 to 63 printable "
                         f"characters")
-    chars = PRINTABLE
+    chars = PRINTABLE + latin1_letters(args)
     try:
         hand, generate = prepare(chars, args.style, ckpt=args.ckpt,
                                  generated_only=args.generated_only, steps=args.steps,
@@ -202,14 +205,31 @@ def main(argv=None) -> int:
     return 0
 
 
+def latin1_letters(args) -> str:
+    """The Latin-1 letters the font can have: accented ones built on the base letters (which
+    the font needs anyway), and Æ, ß, Ø and the like where the person wrote them or the
+    model draws them."""
+    from .diacritics import decompose
+    from .write import DEFAULT_MODEL, load_hand
+
+    hand = None if args.generated_only else load_hand(args.style, log=lambda _: None)
+    own = set(hand.glyphs) if hand else set()
+    charset = ""
+    if args.ckpt is not None or DEFAULT_MODEL.is_file():
+        from .write import load_model
+        charset = load_model(args.ckpt)[1].charset
+    return "".join(c for c in LATIN1_LETTERS if decompose(c) or c in own or c in charset)
+
+
 def _without_missing(args):
     """(hand, generate, chars) for --skip-missing: the printable characters the hand has or
     the model draws."""
-    from .write import load_hand, load_model
+    from .write import load_hand, load_model, unwritable
 
     hand = None if args.generated_only else load_hand(args.style)
     _, cfg = load_model(args.ckpt)
     chars = "".join(c for c in PRINTABLE if c in cfg.charset or (hand and c in hand.glyphs))
+    chars += "".join(c for c in latin1_letters(args) if not unwritable(c, hand, cfg.charset + chars))
     if not chars:
         raise UserError("--skip-missing: nothing is left to put in the font")
     hand, generate = prepare(chars, args.style, ckpt=args.ckpt,

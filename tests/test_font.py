@@ -44,6 +44,23 @@ def test_fonttools_reads_it_and_it_covers_printable_ascii(font_file):
     assert len(widths) >= 5                                   # advances follow the glyphs
 
 
+def test_the_accented_letters_are_built_on_the_persons_base_letters(font_file):
+    """The test person wrote ASCII only; é, Ñ, ü and the rest of the 53 accented Latin-1
+    letters are in the font all the same, each taller than its base letter (the mark)."""
+    from minigan.diacritics import composable
+    from minigan.font import LATIN1_LETTERS
+
+    font = TTFont(font_file)
+    cmap = font.getBestCmap()
+    built = composable(LATIN1_LETTERS)
+    assert len(built) == 53 and set(built) <= set(map(chr, cmap))
+    glyf = font["glyf"]
+    for accented, base in (("é", "e"), ("Ñ", "N"), ("ü", "u")):
+        g, b = glyf[cmap[ord(accented)]], glyf[cmap[ord(base)]]
+        g.recalcBounds(glyf), b.recalcBounds(glyf)
+        assert g.yMax > b.yMax + 50, accented                   # the mark, above the letter
+
+
 def test_pillow_draws_every_character(font_file):
     font = ImageFont.truetype(str(font_file), 48, layout_engine=ImageFont.Layout.BASIC)
     for c in PRINTABLE:
@@ -89,6 +106,8 @@ def test_calt_feature_code_cycles_every_alternate():
 def test_metrics_come_from_the_sheet_and_missing_characters_are_named(model_dir, tmp_path, capsys):
     from handsheet import make_hand
 
+    from minigan.diacritics import decompose
+    from minigan.font import LATIN1_LETTERS
     from minigan.write import load_hand
 
     hand_file, _ = make_hand("ADIHabdeghilnorstuwy,.?!'-", tmp_path)
@@ -102,7 +121,10 @@ def test_metrics_come_from_the_sheet_and_missing_characters_are_named(model_dir,
     assert "left out" in capsys.readouterr().out
     font = TTFont(out)
     cmap = font.getBestCmap()
-    assert {chr(c) for c in cmap} == set("ADIHabdeghilnorstuwy,.?!'-" + "T ")
+    written = set("ADIHabdeghilnorstuwy,.?!'-" + "T ")
+    built = {c for c in LATIN1_LETTERS if decompose(c) and decompose(c)[0] in written}
+    assert "é" in built and "Ñ" not in built                 # an N they never wrote, nor the model
+    assert {chr(c) for c in cmap} == written | built
     os2, hand = font["OS/2"], load_hand(str(hand_file))
     assert os2.sCapHeight / os2.sxHeight == pytest.approx(hand.metrics.cap, rel=0.01)
     assert font["hhea"].descent < 0
