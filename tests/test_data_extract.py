@@ -194,6 +194,14 @@ def test_template_is_a4_and_its_guides_are_ignored(tmp_path):
         extract_sheets([path], LETTERS[:8])
 
 
+def test_a_template_refuses_more_characters_than_it_has_boxes():
+    """72 boxes ask for 72 characters; a 73rd would silently never be written."""
+    chars = CHARSET_62 + ".,;:?'-()!"
+    assert make_template(chars, rows=9).rows == 9                  # the README's sheet fits
+    with pytest.raises(ValueError, match="73 characters do not fit in 9 x 8 boxes.*--rows 10"):
+        make_template(chars + '"', rows=9)
+
+
 def test_bad_inputs_give_clear_errors(tmp_path, glyphs64):
     blank = tmp_path / "blank.png"
     Image.fromarray(np.random.default_rng(0).normal(245, 3, (1200, 850)).clip(0, 255).astype(np.uint8)).save(blank)
@@ -211,8 +219,8 @@ def test_bad_inputs_give_clear_errors(tmp_path, glyphs64):
     with pytest.raises(ValueError, match="nogrid.png: no grid found"):
         extract_sheets([nogrid], LETTERS)
 
-    tpl = make_template(LETTERS, rows=3, cols=5, dpi=150)
-    sheet, _ = fill(tpl, glyphs64, LETTERS, writer=0)
+    tpl = make_template(LETTERS[:15], rows=3, cols=5, dpi=150)
+    sheet, _ = fill(tpl, glyphs64, LETTERS[:15], writer=0)
     path = tmp_path / "small.png"
     save(degrade(sheet), path)
     with pytest.raises(ValueError, match="26 characters but the sheet's grid has only 3 x 5 = 15 cells"):

@@ -114,3 +114,18 @@ def test_every_figure_in_the_readme_results_is_in_the_experiment_record():
             if not any(round(k, places) == float(figure) for k in known):
                 missing.append(figure)
     assert not missing, f"README figures absent from docs/experiments.md: {missing}"
+
+
+def test_the_readme_sheet_asks_for_every_character_its_letter_writes():
+    """"Use your own handwriting": the shipped model draws letters and digits only, so every
+    other character the example letter writes must be on the sheet the README has you print,
+    and extract reads the sheet with the same characters."""
+    section = README.read_text().split("## Use your own handwriting", 1)[1].split("\n## ", 1)[0]
+    sheets = re.findall(r'minigan\.data (template|extract) .*?--chars "?([^"\s]+)', section)
+    assert [kind for kind, _ in sheets] == ["template", "extract"] and sheets[0][1] == sheets[1][1]
+    chars = sheets[0][1]
+    rows = int(re.search(r"template .*--rows (\d+)", section).group(1))
+    assert len(chars) <= rows * 8, "the template would leave characters out"
+    text = re.search(r'minigan\.write "([^"]+)" --style mine\.npz', section).group(1)
+    needed = {c for c in text.replace("\\n", "") if not (c.isspace() or c.isascii() and c.isalnum())}
+    assert needed and needed <= set(chars), f"the sheet lacks {sorted(needed - set(chars))}"

@@ -60,6 +60,10 @@ def make_template(
         raise UserError("--chars is empty: give the characters to write, e.g. ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if rows < 1 or cols < 1:
         raise UserError(f"--rows and --cols must be positive, got {rows} x {cols}; give at least one of each")
+    if len(chars) > rows * cols:
+        raise UserError(f"--chars: {len(chars)} characters do not fit in {rows} x {cols} boxes, and "
+                        f"the last {len(chars) - rows * cols} would never be asked for; give "
+                        f"--rows {-(-len(chars) // cols)}")
     width, height = round(8.27 * dpi), round(11.69 * dpi)
     margin, header = round(0.5 * dpi), round(1.1 * dpi)
     cell = min((width - 2 * margin) // cols, (height - header - 2 * margin) // rows)
