@@ -10,7 +10,7 @@ from minigan.data import CHARSET_62, builtin_glyphs, extract_sheets, make_templa
 from minigan.data.transforms import resize_to
 from minigan.write import box
 
-PUNCTUATION = ",.?!'-"
+PUNCTUATION = ",.?!'-;:()"
 
 
 def _mark(char: str, cell: int, base: float, xh: float, stroke: float, seed: int) -> np.ndarray:
@@ -48,6 +48,17 @@ def _mark(char: str, cell: int, base: float, xh: float, stroke: float, seed: int
     elif char == "-":
         y = base - 0.5 * xh + wobble()
         d.line([(cx - 0.28 * xh, y), (cx + 0.28 * xh, y + wobble())], fill=255, width=w)
+    elif char in ":;":
+        dot(cx, base - 0.9 * xh, stroke * 0.9)
+        dot(cx, base - stroke, stroke * 0.9)
+        if char == ";":
+            d.line([(cx + stroke * 0.6, base - stroke), (cx - 0.15 * xh + wobble(), base + 0.35 * xh)],
+                   fill=255, width=w)
+    elif char in "()":
+        side = -1 if char == "(" else 1
+        r = 0.9 * xh
+        box_ = [cx - r - side * 0.6 * r, base - 1.5 * xh, cx + r - side * 0.6 * r, base + 0.4 * xh]
+        d.arc(box_, 120, 240, fill=255, width=w) if char == "(" else d.arc(box_, -60, 60, fill=255, width=w)
     else:
         raise ValueError(f"no drawing for {char!r}")
     return np.asarray(img, np.float32) / 255.0

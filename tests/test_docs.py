@@ -129,3 +129,20 @@ def test_the_readme_sheet_asks_for_every_character_its_letter_writes():
     text = re.search(r'minigan\.write "([^"]+)" --style mine\.npz', section).group(1)
     needed = {c for c in text.replace("\\n", "") if not (c.isspace() or c.isascii() and c.isalnum())}
     assert needed and needed <= set(chars), f"the sheet lacks {sorted(needed - set(chars))}"
+
+
+def test_the_readme_path_from_a_filled_sheet_to_its_letter(tmp_path):
+    """Steps 1-5 as a newcomer follows them: the README's sheet filled in by the test person
+    (letters from a built-in writer, the punctuation drawn with a pen), extracted with the
+    README's characters, then the README's letter written from it, every glyph their own."""
+    from handsheet import make_hand
+
+    from minigan.write import main
+
+    section = README.read_text().split("## Use your own handwriting", 1)[1].split("\n## ", 1)[0]
+    chars = re.search(r'minigan\.data template --chars "([^"]+)"', section).group(1)
+    text = re.search(r'minigan\.write "([^"]+)" --style mine\.npz', section).group(1)
+    hand, _ = make_hand(chars, tmp_path, rows_per_char=1)
+    out = tmp_path / "letter.png"
+    assert main([text, "--style", str(hand), "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
