@@ -264,3 +264,17 @@ def test_cli_template_extract_info_preview(tmp_path, glyphs64, capsys):
     for command in ("template", "extract", "info", "preview", "download-mnist"):
         assert main([command, "--help"]) == 0
         assert len(capsys.readouterr().out) > 200
+
+
+def test_preview_shows_the_punctuation_of_a_full_sheet_too(tmp_path, capsys):
+    """A glyph file with the 62 letters and digits and ten punctuation marks: the contact
+    sheet has a row for each of the 72 characters, not the first 62."""
+    from minigan.data import GlyphDataset
+
+    chars = CHARSET_62 + ".,;:?'-()!"
+    images = np.zeros((len(chars), 28, 28), np.uint8)
+    images[:, 10:18, 12:16] = 255
+    path = tmp_path / "mine.npz"
+    GlyphDataset(images, np.arange(len(chars)), chars).save(path)
+    assert main(["preview", str(path), "--out", str(tmp_path / "p.png")]) == 0
+    assert "72 classes" in capsys.readouterr().out

@@ -86,7 +86,7 @@ def _preview(args) -> None:
     )
     save_atomic(img, args.out)
     print(
-        f"wrote {args.out}: {min(ds.num_classes, args.max_classes)} classes x {args.per_class} samples from {ds.source}"
+        f"wrote {args.out}: {min(len(np.unique(ds.labels)), args.max_classes)} classes x {args.per_class} samples from {ds.source}"
     )
 
 
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, type=image_file, help="output PNG")
     p.add_argument("--split", help="train/test (mnist), background/evaluation (omniglot)")
     p.add_argument("--per-class", type=int_in(1, 100), default=16, help="samples per class (default 16)")
-    p.add_argument("--max-classes", type=int_in(1, 2000), default=62, help="at most this many classes (default 62)")
+    p.add_argument("--max-classes", type=int_in(1, 2000), default=160, help="at most this many classes (default 160: every character of the fonts)")
     p.add_argument("--scale", type=int_in(1, 16), default=2, help="pixel magnification (default 2)")
     p.add_argument("--writer", type=int_in(0), help="only this writer id")
     p.add_argument("--writers", type=int_in(1, 1000), default=20, help="writers to draw for builtin (default 20)")

@@ -19,7 +19,7 @@ def font(size: int = 14):
 def contact_sheet(
     ds: GlyphDataset,
     per_class: int = 12,
-    max_classes: int = 62,
+    max_classes: int = 160,
     scale: int = 2,
     writer: int | None = None,
     seed: int = 0,
