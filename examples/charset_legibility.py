@@ -32,16 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from minigan.data import load
+from minigan.data.spec import load_spec
 from minigan.data.transforms import normalize_glyph
 from minigan.diacritics import accent, decompose
-from minigan.data.spec import load_spec
 from minigan.evaluate import sample_glyphs
-from minigan.metrics import to_glyphs
-from minigan.style import draw, fit_style
-from minigan.write import box, clean
 from minigan.generate import load_generator
 from minigan.images import image_grid, save_atomic
+from minigan.metrics import to_glyphs
 from minigan.metrics.features import GlyphNet, classifier_accuracy, load_net
+from minigan.style import draw, fit_style
+from minigan.write import box, clean, stroke_width
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_feature_nets import fit, random_affine, shipped  # noqa: E402
@@ -92,16 +92,17 @@ def composed(glyphs: np.ndarray, asked, base_glyph, seed: int = 0) -> np.ndarray
         crop = clean(base / 255.0) if base is not None else None
         if crop is not None:
             top, bottom, _ = box(parts[0])
-            out[i] = normalize_glyph(accent(crop, char, top - bottom, rng=rng)[0] * 255.0)
+            pen = stroke_width(crop) * (top - bottom) / crop.shape[0]     # in x-heights
+            out[i] = normalize_glyph(accent(crop, char, top - bottom, pen, rng=rng)[0] * 255.0)
     return out
 
 
 def fitted_rates(net, G, cfg, chars: str, writers: str, seed: int, tune_steps: int = 30) -> dict:
     """Read-as-asked rates of the characters each Chars74K writer in `writers` (FIRST-LAST) never
     wrote, drawn in a style fitted to all their glyphs (write's defaults: 50 fitting steps,
-    then `tune_steps` of tuning the model). The glyphs are read
-    as the model draws them, in its box, as the fonts' own are: write's page sizes each one
-    again, which would blow a comma up to the size of a letter."""
+    then `tune_steps` of tuning the model). The glyphs are read as the model draws them, in
+    its box, as the fonts' own are: write's page sizes each one again, which would blow a
+    comma up to the size of a letter."""
     lo, hi = (int(v) for v in writers.split("-"))
     data = load("chars74k")
     images, builds, asked = [], [], []

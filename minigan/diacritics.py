@@ -101,12 +101,12 @@ def draw_mark(mark: str, px_per_xh: float, pen: float, rng: np.random.Generator 
     return crop[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] if rows.size else crop
 
 
-def accent(base: np.ndarray, char: str, base_height: float, pen: float | None = None,
+def accent(base: np.ndarray, char: str, base_height: float, pen: float,
            rng: np.random.Generator | None = None) -> tuple[np.ndarray, float, float]:
     """(crop, above, below): `char` built from `base`, the crop of its base letter, which spans
     `base_height` x-heights (its box's top minus bottom in minigan.write), and how far the
     built glyph reaches above the base's top and below its bottom, in x-heights. pen: the
-    stroke width in x-heights (default: the base's own, measured)."""
+    stroke width in x-heights (the person's, or the base letter's own)."""
     parts = decompose(char)
     if parts is None:
         raise ValueError(f"{char!r} is not a letter with a mark that can be composed")
@@ -119,12 +119,7 @@ def accent(base: np.ndarray, char: str, base_height: float, pen: float | None = 
         rows = np.flatnonzero(base.max(1) > 0.05)
         base = base[rows[0]:rows[-1] + 1]
     h, w = base.shape
-    if pen is None:
-        from .write import stroke_width
-        pen_px = stroke_width(base)
-    else:
-        pen_px = pen * px_per_xh
-    m = draw_mark(mark, px_per_xh, pen_px, rng)
+    m = draw_mark(mark, px_per_xh, pen * px_per_xh, rng)
     gap = int(round(GAP * px_per_xh))
     below = mark in BELOW
     # The mark sits over the middle of the letter's ink where it is near: its top rows for a

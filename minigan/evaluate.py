@@ -94,7 +94,7 @@ def sample_glyphs(G, mc: ModelConfig, labels=None, writers=None, n: int | None =
         lab = None if labels is None else np.asarray(labels[i:i + batch])
         if mc.model == "condgan":
             wr = None if writers is None else np.asarray(writers[i:i + batch])
-            img = G(z, lab, wr)
+            img = G(z, lab, wr, truncation=truncation)
         else:
             img = G(z, lab, truncation=truncation, noise_mode="const")
         out.append(to_glyphs(img.numpy()))                                  # [b, 28, 28]

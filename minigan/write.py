@@ -426,9 +426,13 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[
             # An accented letter they did not write: their base letter (or the model's), with
             # the mark drawn in their pen (minigan.diacritics).
             base = decompose(char)[0]
-            image, b = own_glyph(base)[::2] if base in own else drawn_glyph(base)
+            if base in own:
+                image, _, b = own_glyph(base)
+            else:
+                image, b = drawn_glyph(base)
             if image.size > 1:
-                pen = hand.stroke if hand is not None and hand.stroke else None
+                pen = (hand.stroke if hand is not None and hand.stroke
+                       else stroke_width(image) * _scale(image, b[0] - b[1], b[2]))
                 image, above, below = accent(image, char, b[0] - b[1], pen=pen, rng=rng)
                 b = (b[0] + above, b[1] - below, b[2])
             out.append(Written(char, image, b, False))

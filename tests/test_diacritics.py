@@ -34,19 +34,19 @@ def test_every_mark_draws_some_ink_within_its_size(mark):
 
 def test_a_mark_above_sits_over_the_letter_and_a_cedilla_below_it():
     base = _letter()
-    above, up, down = accent(base, "É", base_height=1.45)
+    above, up, down = accent(base, "É", base_height=1.45, pen=0.1)
     assert up > 0 and down == 0
     extra = above.shape[0] - base.shape[0]
     assert above[:extra].max() > 0.5                         # the mark, in the new top rows
     np.testing.assert_array_equal(above[extra:, :base.shape[1]][:, 4:6], base[:, 4:6])
-    below, up, down = accent(base, "Ç", base_height=1.45)
+    below, up, down = accent(base, "Ç", base_height=1.45, pen=0.1)
     assert up == 0 and down > 0
     assert below[base.shape[0]:].max() > 0.5                 # the cedilla, under the letter
     # The mark is centred on the letter's top: shift the stem right and the mark follows.
     shifted = np.zeros((20, 16), np.float32)
     shifted[:, 12:14] = 1.0
-    left, _, _ = accent(base, "Á", 1.45)
-    right, _, _ = accent(shifted, "Á", 1.45)
+    left, _, _ = accent(base, "Á", 1.45, 0.1)
+    right, _, _ = accent(shifted, "Á", 1.45, 0.1)
     ink_col = lambda a: (a[:3].sum(0) * np.arange(a.shape[1])).sum() / a[:3].sum()   # noqa: E731
     assert ink_col(right) - ink_col(left) == pytest.approx(8, abs=1.5)
 
@@ -56,7 +56,7 @@ def test_an_i_loses_its_dot_before_it_takes_a_mark():
     i[3:6] = 0.0            # the gap between dot and stem
     i[4, :] = 0.2           # and the dot's grey rim, which must go with it
     assert dotless(i)[:3].max() == 0 and dotless(i)[4].max() == 0 and dotless(i)[10].max() == 1
-    built, up, _ = accent(i, "ï", base_height=1.35)
+    built, up, _ = accent(i, "ï", base_height=1.35, pen=0.1)
     rows = np.flatnonzero(built.max(1) > 0.3)
     assert rows[0] == 0 and np.diff(rows).max() > 1          # two dots, a gap, then the stem
     no_dot = np.ones((10, 4), np.float32)
