@@ -132,12 +132,13 @@ class SGD(Optimizer):
 def ema_update(target: Module, source: Module, decay: float) -> None:
     """target <- decay * target + (1 - decay) * source, parameter by parameter.
 
-    Buffers (e.g. a tracked average latent) are copied as they are.
+    Buffers (e.g. a tracked average latent) and frozen parameters (requires_grad off in
+    source) are copied as they are: averaging a weight with itself would move it by rounding.
     """
     src = dict(source.named_parameters())
     for name, p in target.named_parameters():
         s = src[name].data
-        p.data = p.data * decay + s * (1.0 - decay)
+        p.data = p.data * decay + s * (1.0 - decay) if src[name].requires_grad else s.copy()
     src_buffers = dict(source.named_buffers())
     for name, b in target.named_buffers():
         b.data = src_buffers[name].data.copy()

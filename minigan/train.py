@@ -13,6 +13,7 @@ import math
 import signal
 import sys
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -56,6 +57,8 @@ class TrainConfig:
     metrics_n: int = 1000              # samples per tick metric
     finetune: str = ""                 # CondGAN base run: learn one new writer from `data`
     finetune_g: str = "writer"         # when fine-tuning, G trains its "writer" row or "all"
+    extend: str = ""                   # content-conditioned base run that learns new characters
+    extend_keep: int = 0               # the base's characters (rows 0..n-1), drawn as they were
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -84,12 +87,16 @@ class TrainingData(NamedTuple):
     batches: MixedBatches | None = None  # draws batches that keep each part's %SHARE
 
 
-def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None) -> TrainingData:
+def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None,
+                 known: str | None = None) -> TrainingData:
     """The training glyphs, their labels, writers and charset, and the batch sampler a data
     spec with shares (`fonts+chars74k@0-44%25`) needs.
 
     With a fine-tuning `base` model, labels index the base model's charset and every glyph
     belongs to the one new writer, whose id is the base model's writer count.
+
+    With `known` (the charset of a model being extended, see --extend), glyphs of those
+    characters are left out, and the charset is `known` followed by the new characters.
     """
     ds = load_dataset(tc.data)
     if tc.chars:
@@ -98,6 +105,15 @@ def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None) -> 
             raise ValueError(f"--chars asks for {''.join(missing)!r}, which {tc.data} does not have")
         keep = np.isin(ds.labels, [ds.charset.index(c) for c in tc.chars])
         ds = ds.subset(keep)
+    charset, labels = ds.charset, ds.labels.astype(np.int64)
+    if known is not None:
+        ds = ds.subset(~np.isin(ds.labels, [i for i, c in enumerate(ds.charset) if c in known]))
+        if len(ds) == 0:
+            raise ValueError(f"--extend: {tc.data} has no character that the base model lacks "
+                             f"(it knows {known!r})")
+        present = set(np.unique(ds.labels).tolist())
+        charset = known + "".join(c for i, c in enumerate(ds.charset) if i in present)
+        labels = np.array([charset.index(ds.charset[c]) for c in ds.labels], dtype=np.int64)
     if len(ds) == 0:
         raise ValueError(f"dataset {tc.data} has no images")
     images = ds.as_float(res) * 2.0 - 1.0                            # [N, 1, res, res]
@@ -116,8 +132,8 @@ def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None) -> 
         writers = np.full(len(labels), base.num_writers, dtype=np.int64)
         return TrainingData(images.astype(np.float32), labels, writers, base.charset)
     shared = not np.isnan(ds.meta.get("part_share", np.array([np.nan]))).all()
-    return TrainingData(images.astype(np.float32), ds.labels.astype(np.int64), ds.writers,
-                        ds.charset, MixedBatches(ds, tc.batch) if shared else None)
+    return TrainingData(images.astype(np.float32), labels, ds.writers,
+                        charset, MixedBatches(ds, tc.batch) if shared else None)
 
 
 class Trainer:
@@ -134,7 +150,9 @@ class Trainer:
         self.conditioned = mc.num_classes > 0
         self.G, self.D = build_models(mc, seed=tc.seed)
         self.G_ema, _ = build_models(mc, seed=tc.seed)
-        if base is not None:
+        if base is not None and tc.extend:
+            self._start_extension(base)
+        elif base is not None:
             base.restore(modules={"G": self.G, "D": self.D, "G_ema": self.G_ema})
         else:
             self.G_ema.load_state_dict(self.G.state_dict())
@@ -153,6 +171,14 @@ class Trainer:
             self.G.requires_grad_(False)
             self.G.writer_embed.weight.requires_grad = True
             g_params = [self.G.writer_embed.weight]
+        if tc.extend:
+            # Only the new characters' constant inputs move in G (the old rows get no gradient:
+            # their glyphs are left out of the data): mapping and synthesis stay the base's, so
+            # it draws every character it knew exactly as before, and a style fitted to a hand
+            # reaches the new ones too.
+            self.G.requires_grad_(False)
+            self.G.synthesis.input.const.requires_grad = True
+            g_params = [self.G.synthesis.input.const]
         # Lazy R1 regularisation: scale Adam so the effective betas match every-step R1.
         ratio = tc.r1_interval / (tc.r1_interval + 1)
         self.opt_G = Adam(g_params, lr=tc.lr, betas=(0.0, 0.99), eps=1e-8)
@@ -174,6 +200,25 @@ class Trainer:
         self.grid_writers = (grid_rng.integers(0, mc.num_writers, n) if mc.num_writers else None)
         if tc.finetune:
             self.grid_writers = np.full(n, self.new_writer)
+
+    def _start_extension(self, base) -> None:
+        """Start from `base`, whose model knows the first tc.extend_keep characters of ours:
+        its weights, with its class rows copied into our larger class tables. A new accented
+        letter starts from its base letter's row (É from E); other new rows keep their random
+        start. D starts from the base's when the base kept one (an exported model does not)."""
+        keep = self.tc.extend_keep
+        saved = base.modules["G_ema" if "G_ema" in base.modules else "G"]
+        const = grown_state(saved, self.G.state_dict(), {"synthesis.input.const": 0}, keep)
+        rows = const["synthesis.input.const"]
+        for i, char in enumerate(self.charset[keep:], keep):
+            letter = unicodedata.normalize("NFD", char)[0]
+            if letter != char and letter in self.charset[:keep]:
+                rows[i] = rows[self.charset.index(letter)]
+        for module in (self.G, self.G_ema):
+            module.load_state_dict(const)
+        if "D" in base.modules:
+            self.D.load_state_dict(grown_state(base.modules["D"], self.D.state_dict(),
+                                               {"class_embed.weight": 1}, keep))
 
     # ----- sampling ---------------------------------------------------------------------------
     def _tensor(self, array) -> Tensor:
@@ -257,7 +302,8 @@ class Trainer:
             labels = None if labels is None else np.concatenate([labels[:half], labels[:half], labels[2 * half:]])
             writers = None if writers is None else np.concatenate([writers[:half], writers[:half], writers[2 * half:]])
         self.D.requires_grad_(False)
-        fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=True)
+        # An extended model keeps its base's average w, the centre of truncation.
+        fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=not tc.extend)
         g_loss = ops.softplus(-self._d(fake, labels, writers)).mean()
         if tc.mode_seeking > 0 and half:
             g_loss = g_loss + self._mode_seeking(fake, z, half) * tc.mode_seeking
@@ -269,6 +315,9 @@ class Trainer:
 
         decay = 0.5 ** (tc.batch / (tc.ema_kimg * 1000))
         ema_update(self.G_ema, self.G, decay)
+        if tc.extend:        # exactly the base's rows, not their average with themselves
+            keep = slice(0, tc.extend_keep)
+            self.G_ema.synthesis.input.const.data[keep] = self.G.synthesis.input.const.data[keep]
         self.step_index += 1
         stats = {"loss_d": loss_d, "loss_g": loss_g}
         if r1 is not None:
@@ -332,6 +381,22 @@ class Trainer:
         for m in (self.G, self.D, self.G_ema):
             m.to(self.tc.device)
         self.step_index = ckpt.step
+
+
+def grown_state(saved: dict, own: dict, axes: dict[str, int], keep: int) -> dict:
+    """A module's saved state fitted to the same module with more classes: `own` is the larger
+    module's state; each array named in `axes` has its classes along that axis, and takes its
+    first `keep` entries from `saved` and the rest from `own`. Other arrays are `saved`'s."""
+    out = dict(saved)
+    for key, axis in axes.items():
+        if key not in saved or saved[key].shape[axis] != keep:
+            raise CheckpointError(f"--extend: the base's {key} does not hold {keep} classes")
+        grown = own[key].copy()
+        index = [slice(None)] * grown.ndim
+        index[axis] = slice(0, keep)
+        grown[tuple(index)] = saved[key]
+        out[key] = grown
+    return out
 
 
 def model_config_from_args(args, num_classes: int, num_writers: int, charset: str) -> ModelConfig:
@@ -411,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-g", choices=["writer", "all"], default="writer",
                    help="when fine-tuning, what G trains: only the new writer's row, or all "
                         "its weights (D always trains)")
+    p.add_argument("--extend", default=None, metavar="BASE_RUN",
+                   help="teach the content-conditioned style model in BASE_RUN (a run or an "
+                        "exported model) the characters of --data that it does not know: only "
+                        "their constant inputs train in G, so every character it knew is drawn "
+                        "exactly as before and styles fitted to a hand carry over; glyphs of "
+                        "known characters are left out of --data")
     p.add_argument("--seed", type=int_in(0, 2 ** 32 - 1), default=0,
                    help="seeds the weights, the batches and the latents (same seed, same run)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
@@ -450,6 +521,35 @@ def finetune_trainer(args) -> Trainer:
     return Trainer(mc, tc, prepare_data(tc, mc.res, base=mc), base=base)
 
 
+def extend_trainer(args) -> Trainer:
+    """A Trainer that teaches the style model in args.extend the new characters of args.data."""
+    from .generate import model_config, run_checkpoint
+
+    try:
+        base = load_checkpoint(run_checkpoint(args.extend))
+        mc = model_config(base)
+    except CheckpointError as e:
+        raise UserError(f"--extend: {e}") from None
+    if mc.model == "condgan" or mc.conditioning != "content" or not mc.charset:
+        raise ValueError("--extend needs a content-conditioned style model with a charset (it "
+                         "learns one constant input per new character)")
+    base_tc = TrainConfig.from_dict(base.config.get("train", {}))
+    tc = TrainConfig(data=absolute_spec(args.data), batch=args.batch,
+                     kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
+                     tick_kimg=args.tick_kimg,
+                     lr=args.lr if args.lr is not None else base_tc.lr,
+                     r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
+                     mode_seeking=args.mode_seeking, augment=args.augment, seed=args.seed,
+                     device=args.device, chars=args.chars, metrics=args.metrics,
+                     metrics_n=args.metrics_n, extend=str(Path(args.extend).resolve()),
+                     extend_keep=len(mc.charset))
+    parse_policy(tc.augment)
+    _check_metrics(tc.metrics)
+    data = prepare_data(tc, mc.res, known=mc.charset)
+    mc = mc.replace(num_classes=len(data.charset), charset=data.charset)
+    return Trainer(mc, tc, data, base=base)
+
+
 def _log(msg: str) -> None:
     if distributed.is_root() or msg.startswith("error"):
         print(msg, flush=True)
@@ -483,6 +583,7 @@ def _resumed_options(args, given: set, mc: ModelConfig, tc: TrainConfig) -> list
         "seed": (args.seed, tc.seed), "chars": (args.chars, tc.chars),
         "finetune_g": (args.finetune_g, tc.finetune_g),
         "finetune": (args.finetune and str(Path(args.finetune).resolve()), tc.finetune or None),
+        "extend": (args.extend and str(Path(args.extend).resolve()), tc.extend or None),
         "model": (args.model, mc.model), "res": (args.res, mc.res),
         "w_dim": (args.w_dim, mc.w_dim), "conditioning": (args.conditioning, mc.conditioning),
         "writers": (args.writers, mc.num_writers > 0),
@@ -552,7 +653,8 @@ def run(args, given: set | None = None) -> int:
             raise UserError(f"cannot resume: {ckpt_path} holds no training configuration")
         tc = TrainConfig.from_dict(ckpt.config["train"])
         changed = _resumed_options(args, given, mc, tc)
-        data = prepare_data(tc, mc.res, base=mc if tc.finetune else None)
+        data = prepare_data(tc, mc.res, base=mc if tc.finetune else None,
+                            known=mc.charset[:tc.extend_keep] if tc.extend else None)
         trainer = Trainer(mc, tc, data)
         trainer.restore(ckpt)
         ratio = tc.r1_interval / (tc.r1_interval + 1)
@@ -563,6 +665,14 @@ def run(args, given: set | None = None) -> int:
              + (f" with {', '.join(changed)}" if changed else ""))
     elif ckpt_path.exists():
         raise UserError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
+    elif args.finetune and args.extend:
+        raise UserError("--finetune and --extend: choose one (a new writer, or new characters)")
+    elif args.extend:
+        trainer = extend_trainer(args)
+        tc, mc = trainer.tc, trainer.mc
+        _log(f"extending {args.extend} ({tc.extend_keep} characters, drawn as they were) with "
+             f"{mc.num_classes - tc.extend_keep} new ones from {tc.data}: {len(trainer.images)} "
+             f"glyphs; G trains their constant inputs only")
     elif args.finetune:
         trainer = finetune_trainer(args)
         tc, mc = trainer.tc, trainer.mc

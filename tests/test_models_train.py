@@ -293,6 +293,66 @@ def test_finetune_refuses_what_it_cannot_do(tmp_path, capsys):
     assert "does not know" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
 
+def test_extend_teaches_a_style_model_new_characters(tmp_path):
+    """--extend: glyphs of known characters are left out, the new characters join the charset,
+    their rows learn (an accented letter starting from its letter's), and everything else of
+    G and G_ema (weights, average w, the old rows) stays the base's exactly, resume included."""
+    from minigan.data import GlyphDataset
+    from minigan.generate import load_generator
+    from minigan.train import build_parser, extend_trainer
+
+    cfg = tiny(conditioning="content", num_classes=4, charset="abcE")
+    base = Trainer(cfg, TrainConfig(batch=4, r1_interval=2), _data())
+    for _ in range(2):
+        base.step()
+    base.save(tmp_path / "base.npz")
+    GlyphDataset(images=np.random.default_rng(1).integers(0, 255, (8, 16, 16), dtype=np.uint8),
+                 labels=np.array([0, 1, 2, 3] * 2), charset="a-\u00c9b").save(tmp_path / "more.npz")
+    out = tmp_path / "ext"
+    args = ["--extend", str(tmp_path / "base.npz"), "--data", str(tmp_path / "more.npz"),
+            "--out", str(out), "--batch", "4", "--kimg", "0.008", "--tick-kimg", "0.004",
+            "--r1-interval", "2"]
+    fresh = extend_trainer(build_parser().parse_args(args))
+    assert fresh.charset == "abcE-\u00c9" and set(fresh.labels) == {4, 5}     # a, b left out
+    rows = fresh.G.synthesis.input.const.data
+    assert np.array_equal(rows[5], rows[3])                 # É starts as E
+    assert main(args) == 0
+    assert main(["--resume", "--out", str(out), "--kimg", "0.012"]) == 0
+    assert load_checkpoint(out / "checkpoint.npz").step == 3
+    start = base.G_ema.state_dict()
+    for ema in (False, True):
+        G, grown = load_generator(out, ema=ema)
+        assert grown.charset == "abcE-\u00c9" and grown.num_classes == 6
+        for name, value in G.state_dict().items():
+            if name == "synthesis.input.const":
+                assert np.array_equal(value[:4], start[name]), ema       # the base's characters
+                assert not np.array_equal(value[5], start[name][3]), ema     # É learned
+            else:
+                assert np.array_equal(value, start[name]), (name, ema)
+        glyphs = G(z(2, grown.z_dim), np.array([4, 5])).numpy()
+        assert np.isfinite(glyphs).all()
+
+
+def test_extend_refuses_what_it_cannot_do(tmp_path, capsys):
+    cond = tiny("condgan", conditioning="none", num_classes=4, num_writers=3, charset="abcd")
+    Trainer(cond, TrainConfig(batch=4), _data()).save(tmp_path / "cond.npz")
+    assert main(["--extend", str(tmp_path / "cond.npz"), "--out", str(tmp_path / "x")]) == 2
+    assert "content-conditioned style model" in capsys.readouterr().err
+    style = tiny(conditioning="content", num_classes=4, charset="abcd")
+    Trainer(style, TrainConfig(batch=4), _data()).save(tmp_path / "sg2.npz")
+    from minigan.data import GlyphDataset
+
+    GlyphDataset(images=np.zeros((2, 16, 16), np.uint8), labels=np.array([0, 1]),
+                 charset="ab").save(tmp_path / "known.npz")
+    assert main(["--extend", str(tmp_path / "sg2.npz"), "--data", str(tmp_path / "known.npz"),
+                 "--out", str(tmp_path / "y")]) == 2
+    assert "no character that the base model lacks" in capsys.readouterr().err
+    assert main(["--extend", str(tmp_path / "sg2.npz"), "--finetune", str(tmp_path / "sg2.npz"),
+                 "--out", str(tmp_path / "z")]) == 2
+    assert "choose one" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in "xyz")
+
+
 def test_training_batches_keep_each_parts_share(tmp_path):
     """A spec with %SHARE reaches the trainer: a 12-glyph part asked for a quarter of each
     batch is in every batch, at a quarter, where uniform draws would mostly miss it."""
