@@ -49,13 +49,14 @@ class Style:
             raise ValueError(f"the style's average w is {np.shape(self.w_avg)}, but its code "
                              f"is {np.shape(self.ws)}: the file is damaged")
 
-    def drawn_ws(self) -> np.ndarray:
-        """[1, num_ws, w_dim]: the code `draw` uses, `pull` of the way from the fitted code
-        back to the model's average w. The fitted code stays the pivot that `tune` tunes
-        around; only drawing moves."""
-        if not self.pull:
+    def drawn_ws(self, pull: float | None = None) -> np.ndarray:
+        """[1, num_ws, w_dim]: the code `draw` uses, `pull` (default: the style's own) of the
+        way from the fitted code back to the model's average w. The fitted code stays the
+        pivot that `tune` tunes around; only drawing moves."""
+        pull = self.pull if pull is None else pull
+        if not pull:
             return self.ws
-        return (self.w_avg + (1.0 - self.pull) * (self.ws - self.w_avg)).astype(np.float32)
+        return (self.w_avg + (1.0 - pull) * (self.ws - self.w_avg)).astype(np.float32)
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -109,6 +110,13 @@ TUNE_LR = 1e-2
 # whose characters stay at 0.9 of the real rate or above, at both K (the issue's legibility
 # bar). Never chosen on the held-out writers 45-54.
 PULL = 0.1
+
+
+# How far `draw` pulls a fitted code towards the average w for the characters a model was
+# taught by `train --extend` (ModelConfig.base_classes on). Their rows were learned with codes
+# from the mapping network only, and a code fitted to a person's glyphs lies outside those:
+# drawn from it, punctuation came out bent and undotted. See docs/experiments.md.
+EXTENDED_PULL = 1.0
 
 
 def tunable_parameters(G) -> list:
@@ -285,7 +293,8 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
     variation > 0 nudges each glyph's style code by that fraction of the model's w spread and
     draws fresh noise, so repeated letters differ the way handwriting does. A style that
     knows its writer's ink level (a fitted one) draws every glyph at that level (match_ink),
-    from its code pulled towards the average hand by its `pull` (Style.drawn_ws).
+    from its code pulled towards the average hand by its `pull` (Style.drawn_ws), and the
+    characters a model was taught by `train --extend` from one pulled by EXTENDED_PULL.
     """
     check_style_model(cfg)
     n = len(chars)
@@ -294,6 +303,11 @@ def draw(G, cfg: ModelConfig, style: Style, chars: str, variation: float = 0.0,
     labels = char_labels(cfg, chars)
     rng = np.random.default_rng(seed)
     ws = np.repeat(style.drawn_ws().astype(np.float32), n, axis=0)         # [n, L, D]
+    # A fitted code lies outside what taught characters were trained with (a random style's
+    # code comes from the mapping network, as theirs did, and has no w_avg to pull to).
+    taught = labels >= cfg.base_classes if cfg.base_classes else np.zeros(n, bool)
+    if taught.any() and style.fitted_on and style.w_avg is not None:
+        ws[taught] = style.drawn_ws(max(style.pull, EXTENDED_PULL))
     with applied(G, style):
         if variation > 0:
             per_glyph = rng.standard_normal((n, 1, cfg.w_dim)) / np.sqrt(cfg.w_dim)

@@ -546,7 +546,8 @@ def extend_trainer(args) -> Trainer:
     parse_policy(tc.augment)
     _check_metrics(tc.metrics)
     data = prepare_data(tc, mc.res, known=mc.charset)
-    mc = mc.replace(num_classes=len(data.charset), charset=data.charset)
+    mc = mc.replace(num_classes=len(data.charset), charset=data.charset,
+                    base_classes=mc.base_classes or len(mc.charset))
     return Trainer(mc, tc, data, base=base)
 
 

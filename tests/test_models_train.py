@@ -323,6 +323,7 @@ def test_extend_teaches_a_style_model_new_characters(tmp_path):
     for ema in (False, True):
         G, grown = load_generator(out, ema=ema)
         assert grown.charset == "abcE-\u00c9" and grown.num_classes == 6
+        assert grown.base_classes == 4                  # what draw() pulls towards the average
         for name, value in G.state_dict().items():
             if name == "synthesis.input.const":
                 assert np.array_equal(value[:4], start[name]), ema       # the base's characters

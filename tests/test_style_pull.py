@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from minigan.generate import load_generator
-from minigan.style import PULL, Style, draw, fit_style, random_style, tune
+from minigan.style import EXTENDED_PULL, PULL, Style, draw, fit_style, random_style, tune
 
 
 def _targets(G, cfg, chars, seed):
@@ -27,6 +27,20 @@ def test_a_pulled_style_draws_its_code_moved_towards_the_average(model_dir):
     np.testing.assert_allclose(draw(G, cfg, replace(style, pull=1.0), "ab"),
                                draw(G, cfg, average, "ab"), atol=1e-5)
     assert fit_style(G, cfg, targets, "ab", steps=2, seed=0).pull == PULL
+
+
+def test_characters_taught_by_extend_are_drawn_from_a_code_pulled_further(model_dir):
+    """A model extended with new characters (base_classes > 0) draws those from its code pulled
+    EXTENDED_PULL of the way to the average w, and the characters it was trained with from
+    the style's own pull; a model without taught characters draws all of them the one way."""
+    G, cfg = load_generator(model_dir)
+    style = fit_style(G, cfg, _targets(G, cfg, "ab", seed=7), "ab", steps=5, seed=0)
+    grown = cfg.replace(base_classes=cfg.charset.index("b"))      # b and later were taught
+    further = replace(style, pull=max(style.pull, EXTENDED_PULL))
+    both = draw(G, grown, style, "ab")
+    np.testing.assert_allclose(both[0], draw(G, cfg, style, "a")[0], atol=1e-5)
+    np.testing.assert_allclose(both[1], draw(G, cfg, further, "b")[0], atol=1e-5)
+    assert not np.allclose(both[1], draw(G, cfg, style, "b")[0], atol=1e-3)
 
 
 def test_tuning_keeps_the_fitted_code_as_its_pivot(model_dir):

@@ -31,6 +31,7 @@ class ModelConfig:
     d_channels: dict = field(default_factory=lambda: {32: 32, 16: 64, 8: 128, 4: 128})
     mbstd_group: int = 4
     charset: str = ""                  # the characters behind class indices, for people
+    base_classes: int = 0              # classes from this one on were taught by train --extend
 
     def __post_init__(self):
         if self.model not in MODELS:
