@@ -95,6 +95,31 @@ def test_write_uses_the_shipped_model_without_ckpt(tmp_path):
     assert out.is_file()
 
 
+def test_the_shipped_model_draws_printable_ascii_and_the_latin1_letters():
+    """Issue 18's charset: the shipped file (no pickle, a few MB) knows every printable ASCII
+    character and Latin-1 letter, and records that it learned them after its first 62
+    (train --extend), and how both stages were trained."""
+    from minigan.autograd import Tensor
+    from minigan.checkpoint import load_checkpoint
+    from minigan.font import LATIN1_LETTERS, PRINTABLE
+    from minigan.write import DEFAULT_MODEL, load_model
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("this install ships no default writing model")
+    assert DEFAULT_MODEL.stat().st_size < 8 * 2 ** 20
+    with np.load(DEFAULT_MODEL, allow_pickle=False) as f:
+        assert all(f[k].dtype != object for k in f.files)
+    G, cfg = load_model(None)
+    assert set(PRINTABLE + LATIN1_LETTERS) <= set(cfg.charset)
+    assert cfg.base_classes == 62 and cfg.charset[:62].isalnum()
+    config = load_checkpoint(DEFAULT_MODEL).config
+    assert config["train"]["data"].startswith("fonts@0-199")
+    assert config["base_train"]["data"] == "chars74k@0-44*8+builtin"
+    glyphs = G(Tensor(np.zeros((2, cfg.z_dim), np.float32)),
+               np.array([cfg.charset.index("?"), cfg.charset.index("\u00df")])).numpy()
+    assert np.isfinite(glyphs).all() and glyphs.shape == (2, 1, 32, 32)
+
+
 # ----- every character at its own height --------------------------------------------------
 
 def test_punctuation_sits_at_its_own_height():
