@@ -117,9 +117,9 @@ def test_every_figure_in_the_readme_results_is_in_the_experiment_record():
 
 
 def test_the_readme_sheet_asks_for_every_character_its_letter_writes():
-    """"Use your own handwriting": the shipped model draws letters and digits only, so every
-    other character the example letter writes must be on the sheet the README has you print,
-    and extract reads the sheet with the same characters."""
+    """"Use your own handwriting": the shipped model draws the punctuation more plainly than a
+    person's letters, so every character the example letter writes must be on the sheet the
+    README has you print, and extract reads the sheet with the same characters."""
     section = README.read_text().split("## Use your own handwriting", 1)[1].split("\n## ", 1)[0]
     sheets = re.findall(r'minigan\.data (template|extract) .*?--chars "?([^"\s]+)', section)
     assert [kind for kind, _ in sheets] == ["template", "extract"] and sheets[0][1] == sheets[1][1]
