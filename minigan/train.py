@@ -140,8 +140,8 @@ class Trainer:
     """Holds the models, optimizers and RNG; `step()` is one D update plus one G update."""
 
     def __init__(self, mc: ModelConfig, tc: TrainConfig, data, base=None, comm=None):
-        """base: the loaded checkpoint of the run to fine-tune from (tc.finetune), whose
-        weights start the models; on --resume of a fine-tuning run, None (restore follows).
+        """base: the loaded checkpoint of the run to fine-tune (tc.finetune) or extend
+        (tc.extend) from, whose weights start the models; on --resume, None (restore follows).
         comm: the data-parallel workers (default: as launched, see minigan.distributed)."""
         self.mc, self.tc = mc, tc
         self.comm = comm if comm is not None else distributed.world(tc.device)
@@ -489,18 +489,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def finetune_trainer(args) -> Trainer:
-    """A Trainer that teaches a writer-conditioned CondGAN one new writer from args.data."""
-    from .generate import run_checkpoint
+def _base_run(path: str, option: str):
+    """(checkpoint, its ModelConfig, its TrainConfig) of the run that --finetune or --extend
+    starts from; a missing or damaged one is a one-line error naming the option."""
+    from .generate import model_config, run_checkpoint
 
     try:
-        base = load_checkpoint(run_checkpoint(args.finetune))
+        base = load_checkpoint(run_checkpoint(path))
+        mc = model_config(base)
     except CheckpointError as e:
-        raise UserError(f"--finetune: {e}") from None
-    if "model" not in base.config:
-        raise ValueError(f"--finetune: {args.finetune} holds no model configuration")
-    mc = ModelConfig.from_dict(base.config["model"])
-    base_tc = TrainConfig.from_dict(base.config.get("train", {}))
+        raise UserError(f"{option}: {e}") from None
+    return base, mc, TrainConfig.from_dict(base.config.get("train", {}))
+
+
+def finetune_trainer(args) -> Trainer:
+    """A Trainer that teaches a writer-conditioned CondGAN one new writer from args.data."""
+    base, mc, base_tc = _base_run(args.finetune, "--finetune")
     if mc.model != "condgan" or not mc.num_writers:
         raise ValueError("--finetune needs a CondGAN trained with --writers (it learns a new "
                          "writer row); for a style model, fit a style with minigan.write instead")
@@ -523,17 +527,10 @@ def finetune_trainer(args) -> Trainer:
 
 def extend_trainer(args) -> Trainer:
     """A Trainer that teaches the style model in args.extend the new characters of args.data."""
-    from .generate import model_config, run_checkpoint
-
-    try:
-        base = load_checkpoint(run_checkpoint(args.extend))
-        mc = model_config(base)
-    except CheckpointError as e:
-        raise UserError(f"--extend: {e}") from None
+    base, mc, base_tc = _base_run(args.extend, "--extend")
     if mc.model == "condgan" or mc.conditioning != "content" or not mc.charset:
         raise ValueError("--extend needs a content-conditioned style model with a charset (it "
                          "learns one constant input per new character)")
-    base_tc = TrainConfig.from_dict(base.config.get("train", {}))
     tc = TrainConfig(data=absolute_spec(args.data), batch=args.batch,
                      kimg=args.kimg if args.kimg is not None else TrainConfig.kimg,
                      tick_kimg=args.tick_kimg,
