@@ -257,7 +257,7 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc", "
 def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, seed: int = 0,
                    space: str = "w+", lr: float = 0.05, tune_lr: float | None = None,
                    pull: float | None = None, variation: float = 0.15, hand: bool = True,
-                   tone: bool = True):
+                   tone: bool = True, lean: bool = True, slants: dict | None = None):
     """The judge protocol's fit_draw for what `python -m minigan.write` does (by default, with
     the defaults): a style fitted to the given glyphs (`steps`, then `tune_steps` of tuning,
     the default pull), then the held-back characters written with it (variation 0.15,
@@ -266,7 +266,10 @@ def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, se
     hand: the given glyphs are also the person's hand, as when `write --style` is handed their
     glyphs, so the drawn strokes are brought towards the hand's stroke width. hand=False
     draws from the style alone (the protocol before 2026-12-03). tone=False leaves the drawn
-    glyphs' grey levels as the model gives them (write's way before 2026-12-03)."""
+    glyphs' grey levels as the model gives them (write's way before 2026-12-03); lean=False
+    leaves their slant as the model gives it (write's way until the hand's lean was added,
+    2026-12-03); slants is the average hand's table that leans are measured from (default:
+    the shipped one, minigan.write.average_slants())."""
     from .style import PULL, TUNE_LR, check_style_model, fit_style
     from .write import hand_from_dataset, write_text
 
@@ -289,7 +292,8 @@ def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, se
                 glyphs, np.array([charset.index(c) for c in chars], np.int64), charset))
             if not tone:
                 person.tone = None
-        return [write_text(G, mc, style, held, variation=variation, seed=seed + s, hand=person)[2]
+        return [write_text(G, mc, style, held, variation=variation, seed=seed + s, hand=person,
+                           lean=lean, slants=slants)[2]
                 for s in range(samples)]
     return fit_draw
 

@@ -25,6 +25,8 @@ as the text needs; needs `pip install minigan[export]`).
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import sys
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -240,6 +242,82 @@ def perturb(crop: np.ndarray, rng: np.random.Generator, amount: float = 1.0) -> 
     return np.clip(np.asarray(resized, np.float32), 0.0, 1.0)
 
 
+def slant(crop: np.ndarray) -> float:
+    """How far the ink leans to the right: the x it moves per pixel of height, going up
+    (second moments of the ink, -cov(x, y) / var(y) with y down). 0 is upright, 0.2 about
+    11 degrees to the right; a leftward lean is negative. 0 for an empty or flat crop."""
+    a = np.asarray(crop, np.float64)
+    mass = a.sum()
+    if mass <= 0:
+        return 0.0
+    y, x = np.mgrid[0:a.shape[0], 0:a.shape[1]]
+    dy, dx = y - (a * y).sum() / mass, x - (a * x).sum() / mass
+    var_y = (a * dy * dy).sum() / mass
+    return float(-(a * dx * dy).sum() / mass / var_y) if var_y > 1e-6 else 0.0
+
+
+def shear(crop: np.ndarray, amount: float) -> np.ndarray:
+    """The crop leaning `amount` further right (`slant` grows by it): each row shifted by
+    `amount` times its height above the ink's centre, then cropped to the ink again."""
+    if not amount or crop.sum() <= 0:
+        return crop
+    h, _ = crop.shape
+    pad = int(np.ceil(abs(amount) * h)) + 1
+    a = np.pad(np.asarray(crop, np.float32), ((0, 0), (pad, pad)))
+    y, x = np.mgrid[0:a.shape[0], 0:a.shape[1]].astype(np.float64)
+    centre = (a.sum(axis=1) @ np.arange(h)) / a.sum()
+    out = ink_crop(_bilinear(a, y, x - amount * (centre - y)).astype(np.float32))
+    return crop if out is None else out
+
+
+SLANTS = Path(__file__).resolve().parent / "weights" / "char_slants.json"
+
+
+def char_slants(dataset) -> dict:
+    """{char: slant} of the average hand of `dataset` (a GlyphDataset): the mean slant of
+    each letter's and digit's glyphs, cleaned as a person's are. The shipped table,
+    `average_slants()`, is Chars74K writers 0-44's (examples/char_slants.py)."""
+    chars = np.array(list(dataset.chars()))
+    out = {}
+    for char in sorted(set(chars.tolist())):
+        if char.isalnum():
+            crops = [clean(image) for image in dataset.images[chars == char]]
+            leans = [slant(c) for c in crops if c is not None]
+            if leans:
+                out[char] = float(np.mean(leans))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def average_slants() -> dict:
+    """The shipped {char: slant} table of the average hand (SLANTS), that leans are measured from."""
+    return json.loads(SLANTS.read_text())
+
+
+SLANT_LIMIT = 0.25   # the largest lean given: about four times the spread of writers' slants
+SLANT_MIN_OWN = 3    # letters and digits of the person's needed to tell their slant
+
+
+def slant_correction(hand: Hand | None, drawn: list, slants: dict | None) -> float:
+    """How much further right the drawn glyphs must lean to lean as the person's do.
+
+    A character has its own slant (A's legs, the bowl of d), so each glyph is measured from
+    the average hand's slant of its character (`slants`, {char: slant}; see `char_slants`).
+    The person's lean is the median of that difference over their glyphs of the characters in
+    `slants`, the drawn glyphs' (`drawn`: (char, crop or None) pairs) the median over theirs,
+    and the correction the gap, within +-SLANT_LIMIT. It is 0 without `slants`, without
+    SLANT_MIN_OWN measured glyphs of the person's, or without a drawn one. The style model
+    carries a hand's forms better than its lean (docs/experiments.md)."""
+    if slants is None or hand is None:
+        return 0.0
+    own = [(c, g) for c, crops in hand.glyphs.items() if c in slants for g in crops]
+    drawn = [(c, g) for c, g in drawn if c in slants and g is not None]
+    if len(own) < SLANT_MIN_OWN or not drawn:
+        return 0.0
+    lean = lambda pairs: float(np.median([slant(g) - slants[c] for c, g in pairs]))  # noqa: E731
+    return float(np.clip(lean(own) - lean(drawn), -SLANT_LIMIT, SLANT_LIMIT))
+
+
 # ----- the person's hand --------------------------------------------------------------------
 
 @dataclass
@@ -376,14 +454,18 @@ def unwritable(text: str, hand: Hand | None, charset: str | None) -> str:
 POOL = 4   # a character's glyphs cycle through at least this many versions
 
 
-def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[Written]:
+def compose(text: str, hand: Hand | None, generate=None, seed: int = 0,
+            lean: bool = True, slants: dict | None = None) -> list[Written]:
     """Every non-space character of `text` as a glyph: the hand's own where it has them, the
     rest from generate(chars) (glyphs [n, 1, res, res] in [-1, 1], one per occurrence), but
     for accented letters: those are built on the base letter, theirs or the model's (drawn_as).
 
     Repeats of an own character cycle through its versions in a seeded order; where the
     person wrote fewer than POOL, gently perturbed copies of them fill the cycle, so
-    neighbouring repeats always differ and a long letter reuses (and traces) few images."""
+    neighbouring repeats always differ and a long letter reuses (and traces) few images.
+
+    The drawn glyphs take the hand's ink tone and stroke width and, unless `lean` is off, its
+    lean (`slant_correction`, measured from `slants`, by default `average_slants()`)."""
     chars = [c for c in text if not c.isspace()]
     if not chars:
         raise UserError("text: there is nothing to write (it is empty or only spaces); give "
@@ -395,7 +477,9 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[
     if missing:
         if generate is None:
             raise UserError(f"text: {''.join(sorted(set(missing)))!r} needs the style model")
-        drawn = list(to_uint8(generate(missing)))
+        drawn = [clean(g) for g in clean_background(to_uint8(generate(missing)))]
+    lean_by = slant_correction(hand, list(zip(missing, drawn)),
+                               (average_slants() if slants is None else slants) if lean else None)
     metrics = hand.metrics if hand else Metrics()
     pools: dict[str, list] = {}     # char -> [(image, version)], the cycle of its glyphs
     seen: dict[str, int] = {}
@@ -414,8 +498,10 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0) -> list[
         return image, i, tuple(hand.boxes[char][i] or box(char, metrics))
 
     def drawn_glyph(char: str):
-        image = clean(clean_background(drawn.pop(0)[None])[0])
-        return (np.zeros((1, 1), np.float32) if image is None else image), box(char, metrics)
+        image = drawn.pop(0)
+        if image is None:
+            return np.zeros((1, 1), np.float32), box(char, metrics)
+        return shear(image, lean_by), box(char, metrics)
 
     out = []
     for char in chars:
@@ -583,9 +669,11 @@ def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
 
 
 def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int = 1200,
-               variation: float = 0.15, seed: int = 0, hand: Hand | None = None):
+               variation: float = 0.15, seed: int = 0, hand: Hand | None = None,
+               lean: bool = True, slants: dict | None = None):
     """(page uint8, placements, glyphs uint8 [n, 28, 28] MNIST-style, chars) for `text`, in
-    the hand's own glyphs where it has them and the style's elsewhere."""
+    the hand's own glyphs where it has them and the style's elsewhere (drawn leaning as the
+    hand does, unless `lean` is off; see compose for `slants`)."""
     check_style_model(cfg)
     chars = "".join(c for c in text if not c.isspace())
     if not chars:
@@ -594,7 +682,8 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
     own = set(hand.glyphs) if hand else set()
     char_labels(cfg, sorted(set(model_chars(chars, own))))  # raises, naming what it cannot draw
     written = compose(text, hand, lambda cs: draw(G, cfg, style, cs, variation=variation,
-                                                    seed=seed), seed=seed)
+                                                    seed=seed), seed=seed, lean=lean,
+                      slants=slants)
     pieces, lines = arrange(written, text, (width - 2 * x_height) / x_height, seed=seed)
     page = np.asarray(pages.render_png(pieces, lines, x_height, width))
     glyphs28 = np.stack([normalize_glyph(w.image * 255, size=28) for w in written])

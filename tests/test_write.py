@@ -367,3 +367,79 @@ def test_a_slanted_bracket_is_sized_by_its_height_not_squeezed_by_its_width():
     for char in "()[]{}":
         top, bottom, widest = box(char)
         assert _scale(crop, top - bottom, widest) * 20 == pytest.approx(top - bottom)
+
+
+def _leaning_bar(lean: float, height: int = 24, width: int = 4, size: int = 40) -> np.ndarray:
+    """float32 [size, size]: a bar `height` tall whose top sits `lean` x its height to the right
+    of its foot (drawn row by row, with no shear of our own)."""
+    a = np.zeros((size, size), np.float32)
+    top = (size - height) // 2
+    for i in range(height):
+        left = size // 2 - width // 2 + lean * (height - 1 - i) - lean * (height - 1) / 2
+        for x in range(size):
+            a[top + i, x] = np.clip(min(x + 1 - left, left + width - x), 0, 1)
+    return a
+
+
+def test_slant_reads_a_lean_and_shear_adds_one():
+    from minigan.write import ink_crop, shear, slant
+
+    assert slant(_leaning_bar(0.0)) == pytest.approx(0.0, abs=0.01)
+    assert slant(_leaning_bar(0.3)) == pytest.approx(0.3, abs=0.02)      # top to the right: +
+    assert slant(_leaning_bar(-0.2)) == pytest.approx(-0.2, abs=0.02)
+    upright = ink_crop(_leaning_bar(0.0))
+    for amount in (0.3, -0.2):
+        leaned = shear(upright, amount)
+        assert slant(leaned) == pytest.approx(amount, abs=0.02)
+        assert leaned.shape[0] == upright.shape[0]                        # height kept
+        assert leaned.sum() == pytest.approx(upright.sum(), rel=0.02)     # ink kept
+    assert shear(upright, 0.0) is upright
+    assert slant(np.zeros((5, 5), np.float32)) == 0.0
+
+
+def _bars(lean: float):
+    """A stand-in style model that draws every character as the same leaning bar."""
+    return lambda chars: np.repeat(_leaning_bar(lean)[None, None] * 2 - 1, len(chars), axis=0)
+
+
+def test_drawn_glyphs_lean_as_the_persons_glyphs_do():
+    """The person's glyphs lean 0.2 further right than the average hand's glyphs of those
+    characters; a drawn glyph is given the same lean over the average hand's slant of its own
+    character, and the person's own glyphs are left as they are."""
+    from minigan.write import SLANT_LIMIT, average_slants, compose, ink_crop, slant
+
+    def hand(lean, chars="abcd"):
+        return Hand({c: [ink_crop(_leaning_bar(lean))] for c in chars}, {c: [None] for c in chars})
+
+    def drawn(*args, **kw):
+        return [slant(w.image) for w in compose(*args, seed=0, **kw) if not w.own]
+
+    upright = dict.fromkeys("abcdx", 0.0)
+    person = hand(0.2)
+    written = compose("ab x", person, _bars(0.0), seed=0, slants=upright)
+    assert [w.own for w in written] == [True, True, False]
+    assert slant(written[0].image) == pytest.approx(0.2, abs=0.02)
+    assert slant(written[2].image) == pytest.approx(0.2, abs=0.02)
+    # Measured character by character: the average hand's x leans 0.1 and the person's
+    # letters lean 0.2 beyond the average's, so x is drawn at 0.3, whatever the model gave.
+    for model in (0.1, 0.2, 0.3):
+        assert drawn("ab x", person, _bars(model), slants={**upright, "x": 0.1}) == [pytest.approx(0.3, abs=0.02)]
+    assert drawn("ab x", person, _bars(0.0), slants=upright, lean=False) == [pytest.approx(0.0, abs=0.02)]
+    assert drawn("ab x", hand(0.2, "ab"), _bars(0.0), slants=upright) == [pytest.approx(0.0, abs=0.02)]
+    assert drawn("ab x", person, _bars(0.0), slants=dict.fromkeys("ab", 0.0)) == [pytest.approx(0.0, abs=0.02)]
+    assert drawn("ab x", hand(0.6), _bars(0.0), slants=upright) == [pytest.approx(SLANT_LIMIT, abs=0.02)]
+    # By default the shipped table: the average hand of Chars74K's writers 0-44.
+    table = average_slants()
+    assert set(table) == set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    assert all(-0.4 < v < 0.4 for v in table.values())
+    shipped = drawn("ab x", person, _bars(0.0))
+    assert shipped == [pytest.approx(0.2 + table["x"] - np.median([table[c] for c in "abcd"]), abs=0.02)]
+
+
+def test_the_shipped_slant_table_is_chars74k_writers_0_to_44s(real_data):
+    from minigan.data import load_spec
+    from minigan.write import average_slants, char_slants
+
+    real_data("chars74k_hnd.npz")
+    table = char_slants(load_spec("chars74k@0-44"))
+    assert table == pytest.approx(average_slants(), abs=1e-5)
