@@ -10,6 +10,11 @@ characters from the same given glyphs, so the judge's probability of the true wr
 compared writer by writer, and the writers are resampled together (paired bootstrap): the
 interval of the difference is far narrower than either method's own.
 
+Several dev folds, each drawn by its own screening generator, pool into one comparison:
+give each method's draws comma-separated, in the order of --writers (one range per fold):
+
+    python examples/compare_styles.py a1.npz,a2.npz b1.npz,b2.npz --writers 35-44,25-34
+
 Reads the draws that `writer_style.py --draws` keeps; fits and draws nothing.
 """
 from __future__ import annotations
@@ -26,7 +31,7 @@ from minigan.metrics.judge import (DEV_WRITERS, FLOOR_WRITERS, given_glyphs, hel
                                    load_judge, real_glyphs, writer_group)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from writer_style import draw_key  # noqa: E402  (the key writer_style.py keeps draws under)
+from writer_style import draw_key, picture_rows  # noqa: E402  (where writer_style.py keeps draws)
 
 
 def settings_of(path) -> dict:
@@ -35,44 +40,64 @@ def settings_of(path) -> dict:
         return json.loads(str(z["settings"])) if "settings" in z.files else {}
 
 
-def writer_probs(path, dataset, writers, k, seed, judge) -> np.ndarray:
-    """[W] the judge's mean probability of the true writer over each writer's drawn samples."""
+def writer_draws(path, dataset, writers, k, seed) -> dict:
+    """{writer: uint8 [samples, 10, 28, 28]}: each writer's kept draws of their held-back characters."""
     with np.load(path, allow_pickle=False) as z:
         store = {name: z[name] for name in z.files if name != "settings"}
-    out = []
+    out = {}
     for w in writers:
-        held = held_back(w)
         given, _ = given_glyphs(dataset, w, k, seed)
-        key = draw_key(held, given)
+        key = draw_key(held_back(w), given)
         if key not in store:
             raise SystemExit(f"{path}: no draws for writer {w} (made with another --k or --seed?)")
-        samples = list(store[key])
-        out.append(np.mean([v.prob for v in judge.verdicts(samples, [held] * len(samples), [w] * len(samples))]))
-    return np.array(out)
+        out[w] = store[key]
+    return out
+
+
+def writer_probs(draws: dict, judge) -> np.ndarray:
+    """[W] the judge's mean probability of the true writer over each writer's drawn samples."""
+    return np.array([np.mean([v.prob for v in judge.verdicts(list(samples), [held_back(w)] * len(samples),
+                                                                [w] * len(samples))])
+                     for w, samples in draws.items()])
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("a", help="draws of method A (.npz from writer_style.py --draws)")
-    p.add_argument("b", help="draws of method B")
+    p.add_argument("a", help="draws of method A (.npz from writer_style.py --draws; several "
+                             "folds comma-separated)")
+    p.add_argument("b", help="draws of method B (as many files as A)")
     p.add_argument("--k", default=None,
                    help="the K both were run with: 'all' or a number (default: as the draws were made)")
-    p.add_argument("--writers", default=f"{DEV_WRITERS[0]}-{DEV_WRITERS[-1]}")
+    p.add_argument("--writers", default=f"{DEV_WRITERS[0]}-{DEV_WRITERS[-1]}",
+                   help="FIRST-LAST, one range per file of A and B, comma-separated")
     p.add_argument("--seed", type=int, default=0, help="the --seed both were run with")
     p.add_argument("--boot", type=int, default=10000, help="bootstrap resamples of the writers")
     p.add_argument("--json", default=None, help="write the figures here")
+    p.add_argument("--picture", default=None,
+                   help="PNG: for each writer's held-back characters, the real glyph, A's and B's")
+    p.add_argument("--picture-writers", default=None,
+                   help="only these writers in the picture, comma-separated (default: all)")
     args = p.parse_args(argv)
-    first, last = (int(v) for v in args.writers.split("-"))
-    writers = list(range(first, last + 1))
+    files_a, files_b, ranges = args.a.split(","), args.b.split(","), args.writers.split(",")
+    if not len(files_a) == len(files_b) == len(ranges):
+        raise SystemExit(f"{len(files_a)} files for A, {len(files_b)} for B and {len(ranges)} "
+                         f"writer ranges: give one of each per fold")
+    folds = [list(range(int(r.split("-")[0]), int(r.split("-")[-1]) + 1)) for r in ranges]
+    writers = [w for fold in folds for w in fold]
+    shown = [int(w) for w in args.picture_writers.split(",")] if args.picture_writers else writers
+    if sorted(set(shown) - set(writers)):
+        raise SystemExit(f"--picture-writers {sorted(set(shown) - set(writers))} are not among --writers")
     if args.k is None:
-        made = {path: settings_of(path).get("k") for path in (args.a, args.b)}
+        made = {path: settings_of(path).get("k") for path in files_a + files_b}
         if len(set(made.values())) != 1 or None in made.values():
             raise SystemExit(f"the draws were made with different or unknown K ({made}); give --k")
-        args.k = str(made[args.a])
+        args.k = str(made[files_a[0]])
     k = None if args.k == "all" else int(args.k)
     dataset, judge = load("chars74k"), load_judge()
-    pa = writer_probs(args.a, dataset, writers, k, args.seed, judge)
-    pb = writer_probs(args.b, dataset, writers, k, args.seed, judge)
+    draws_a, draws_b = ({w: d for f, fold in zip(files, folds)
+                         for w, d in writer_draws(f, dataset, fold, k, args.seed).items()}
+                        for files in (files_a, files_b))
+    pa, pb = writer_probs(draws_a, judge), writer_probs(draws_b, judge)
     # The gain's scale: floor and ceiling over the same writers, as the protocol takes them.
     ceiling = np.mean([v.prob for v in judge.verdicts(
         [real_glyphs(dataset, w, held_back(w)) for w in writers],
@@ -97,6 +122,12 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
+    if args.picture:
+        picture_rows({w: [real_glyphs(dataset, w, held_back(w)), draws_a[w][0], draws_b[w][0]]
+                      for w in shown}, args.picture,
+                     f"K = {args.k}: A {Path(files_a[0]).stem}, B {Path(files_b[0]).stem}",
+                     "each triple: real held-back glyph | A's drawing | B's (the first draw of each)")
+        print(f"wrote {args.picture}")
     return 0
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minigan._files import write_atomic
-from minigan.data import GlyphDataset, load
+from minigan.data import GlyphDataset, load, load_spec
 from minigan.evaluate import style_fit_draw
 from minigan.generate import load_generator
 from minigan.images import save_atomic
@@ -47,7 +47,7 @@ from minigan.metrics.writer import centroid_ranks, writer_embedding
 from minigan.metrics.features import load_net
 from minigan.models import build_models
 from minigan.style import TUNE_LR, draw_writer, fit_writer_row, tune_writer
-from minigan.write import DEFAULT_MODEL
+from minigan.write import DEFAULT_MODEL, char_slants
 
 
 def condgan_row_method(G, cfg, args):
@@ -119,25 +119,32 @@ def old_metric(report: dict, ds, writers) -> dict:
 
 def picture(report: dict, path, title: str, scale: int = 2) -> None:
     """Rows: writers; for each held-back character, the real glyph then the drawn one."""
-    glyphs = report["glyphs"]
+    rows = {w: [real, drawn[0]] for w, (real, drawn) in report["glyphs"].items()}
+    picture_rows(rows, path, title, "each pair: real held-back glyph | drawn", scale)
+
+
+def picture_rows(rows: dict, path, title: str, legend: str, scale: int = 2) -> None:
+    """rows {writer: [uint8 [10, 28, 28], ...]}: for each of the writer's held-back
+    characters, its glyph from each set side by side (the real one first, say)."""
     size, gap, left, top = 28 * scale, 10, 90, 34
-    held = max(len(real) for real, _ in glyphs.values())
-    width = left + held * (2 * size + gap) + gap
+    sets = max(len(images) for images in rows.values())
+    held = max(len(images[0]) for images in rows.values())
+    width = left + held * (sets * size + gap) + gap
     row_h = size + 22
-    canvas = Image.new("L", (width, top + len(glyphs) * row_h + 6), 255)
+    canvas = Image.new("L", (width, top + len(rows) * row_h + 6), 255)
     pen = ImageDraw.Draw(canvas)
     pen.text((6, 6), title, fill=0)
-    pen.text((6, 20), "each pair: real held-back glyph | drawn", fill=90)
-    for r, (w, (real, drawn)) in enumerate(glyphs.items()):
+    pen.text((6, 20), legend, fill=90)
+    for r, (w, images) in enumerate(rows.items()):
         y = top + r * row_h
         pen.text((6, y + size // 2 - 6), f"writer {w}", fill=0)
         for i, c in enumerate(held_back(w)):
-            x = left + i * (2 * size + gap)
-            for j, g in enumerate((real[i], drawn[0][i])):
-                tile = Image.fromarray(255 - g).resize((size, size), Image.NEAREST)
+            x = left + i * (sets * size + gap)
+            for j, glyphs in enumerate(images):
+                tile = Image.fromarray(255 - glyphs[i]).resize((size, size), Image.NEAREST)
                 canvas.paste(tile, (x + j * size, y))
-            pen.rectangle([x, y, x + 2 * size - 1, y + size - 1], outline=170)
-            pen.text((x + size - 3, y + size + 2), c, fill=0)
+            pen.rectangle([x, y, x + sets * size - 1, y + size - 1], outline=170)
+            pen.text((x + sets * size // 2 - 3, y + size + 2), c, fill=0)
     save_atomic(canvas, path)
 
 
@@ -168,6 +175,13 @@ def main(argv=None) -> int:
     p.add_argument("--without-tone", action="store_true",
                    help="leave drawn glyphs' grey levels as the model gives them, instead of "
                         "the tone of the person's ink (write before 2026-12-03)")
+    p.add_argument("--without-lean", action="store_true",
+                   help="leave drawn glyphs' slant as the model gives it, instead of leaning "
+                        "them as the person's glyphs lean (write before the evening of 2026-12-03)")
+    p.add_argument("--slants-from", default=None, metavar="DATA",
+                   help="the hands whose average slant leans are measured from (a data spec; "
+                        "default: the shipped table, Chars74K 0-44). A screening generator gets "
+                        "the writers it learned from, e.g. chars74k@0-34")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON report")
     p.add_argument("--draws", type=Path, default=None,
@@ -187,15 +201,19 @@ def main(argv=None) -> int:
         fit_draw = style_fit_draw(G, cfg, args.steps, args.tune_steps, args.seed, space=args.space,
                                   lr=args.lr, tune_lr=args.tune_lr, pull=args.pull,
                                   variation=args.variation, hand=not args.without_hand,
-                                  tone=not args.without_tone)
+                                  tone=not args.without_tone, lean=not args.without_lean,
+                                  slants=char_slants(load_spec(args.slants_from)) if args.slants_from else None)
         method = "style fitted and drawn as python -m minigan.write does" + (
             ", without the person's hand" if args.without_hand else
-            ", without the tone of their ink" if args.without_tone else "")
+            "".join(f", without {what}" for what, off in (("the tone of their ink", args.without_tone),
+                                                          ("their lean", args.without_lean)) if off))
     settings = {"ckpt": args.ckpt or "the shipped model, minigan/weights/writer_default.npz", "k": args.k, "samples": args.samples, "space": args.space,
                 "steps": args.steps, "lr": args.lr, "tune_steps": args.tune_steps,
                 "tune_lr": args.tune_lr, "pull": args.pull, "variation": args.variation,
                 "seed": args.seed, "method": method, "hand": not args.without_hand,
-                "tone": not (args.without_tone or args.without_hand)}
+                "tone": not (args.without_tone or args.without_hand),
+                "lean": not (args.without_lean or args.without_hand),
+                "slants_from": args.slants_from or "the shipped table (chars74k@0-44)"}
     start = time.perf_counter()
     ds = load("chars74k")
     report = judge_protocol(cached(fit_draw, args.draws, settings), ds, writers, k=k,

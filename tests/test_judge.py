@@ -272,3 +272,19 @@ def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tin
     assert compare.main([str(draws), str(draws), "--writers", "40-41", "--boot", "200",
                          "--json", str(report)]) == 0
     assert json.loads(report.read_text())["gain_b_minus_a"] == 0
+    # Folds pooled: the same two writers given as two one-writer folds score as one fold does.
+    assert compare.main([str(draws), str(other), "--writers", "40-41", "--json", str(report)]) == 0
+    one = json.loads(report.read_text())
+    assert compare.main([f"{draws},{draws}", f"{other},{other}", "--writers", "40-40,41-41",
+                         "--json", str(report)]) == 0
+    pooled = json.loads(report.read_text())
+    for key in ("gain_a", "gain_b", "gain_b_minus_a", "interval_5_95", "per_writer_gain_b"):
+        assert pooled[key] == pytest.approx(one[key], abs=1e-9), key
+    pic = tmp_path / "c.png"
+    assert compare.main([str(draws), str(other), "--writers", "40-41", "--picture", str(pic),
+                         "--picture-writers", "41"]) == 0
+    assert pic.is_file()
+    with pytest.raises(SystemExit, match="not among --writers"):
+        compare.main([str(draws), str(other), "--writers", "40-41", "--picture-writers", "39"])
+    with pytest.raises(SystemExit, match="one of each per fold"):
+        compare.main([f"{draws},{draws}", str(other), "--writers", "40-40,41-41"])
