@@ -15,6 +15,11 @@ give each method's draws comma-separated, in the order of --writers (one range p
 
     python examples/compare_styles.py a1.npz,a2.npz b1.npz,b2.npz --writers 35-44,25-34
 
+With --lean-from DATA, a second figure that needs no judge: how far the drawn glyphs' lean
+is from that of the writer's real held-back glyphs, each measured from the average slant of
+its character over the hands of DATA (those the generator learned from; see
+minigan.write.slant_correction).
+
 Reads the draws that `writer_style.py --draws` keeps; fits and draws nothing.
 """
 from __future__ import annotations
@@ -26,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan.data import load
+from minigan.data import load, load_spec
 from minigan.metrics.judge import (DEV_WRITERS, FLOOR_WRITERS, given_glyphs, held_back,
                                    load_judge, real_glyphs, writer_group)
+from minigan.write import char_slants, clean, slant
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from writer_style import draw_key, picture_rows  # noqa: E402  (where writer_style.py keeps draws)
@@ -61,6 +67,20 @@ def writer_probs(draws: dict, judge) -> np.ndarray:
                      for w, samples in draws.items()])
 
 
+def lean_errors(draws: dict, dataset, slants: dict) -> np.ndarray:
+    """[W] for each writer, |the drawn glyphs' lean - their real held-back glyphs' lean|, a
+    lean being the median over the characters of (slant - `slants[char]`), averaged over the
+    writer's samples."""
+    def lean(glyphs, chars):
+        return np.median([slant(clean(g)) - slants[c] for g, c in zip(glyphs, chars)])
+
+    out = []
+    for w, samples in draws.items():
+        real = lean(real_glyphs(dataset, w, held_back(w)), held_back(w))
+        out.append(np.mean([abs(lean(s, held_back(w)) - real) for s in samples]))
+    return np.array(out)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("a", help="draws of method A (.npz from writer_style.py --draws; several "
@@ -73,6 +93,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="the --seed both were run with")
     p.add_argument("--boot", type=int, default=10000, help="bootstrap resamples of the writers")
     p.add_argument("--json", default=None, help="write the figures here")
+    p.add_argument("--lean-from", default=None, metavar="DATA",
+                   help="also each method's lean error, leans measured from the average slants "
+                        "of these hands (a data spec: the writers the generator learned from)")
     p.add_argument("--picture", default=None,
                    help="PNG: for each writer's held-back characters, the real glyph, A's and B's")
     p.add_argument("--picture-writers", default=None,
@@ -119,6 +142,13 @@ def main(argv=None) -> int:
     print(f"gain A {report['gain_a']:.3f}, B {report['gain_b']:.3f}; B - A {diff.mean():+.3f} "
           f"(writers resampled in pairs, 5-95%: {lo:+.3f} to {hi:+.3f}); B above A for "
           f"{report['b_better_writers']} of {len(writers)} writers")
+    if args.lean_from:
+        slants = char_slants(load_spec(args.lean_from))
+        ea, eb = lean_errors(draws_a, dataset, slants), lean_errors(draws_b, dataset, slants)
+        report["lean_error"] = {"from": args.lean_from, "a": float(ea.mean()), "b": float(eb.mean()),
+                                "b_closer_writers": int((eb < ea).sum())}
+        print(f"lean error (drawn against real held-back glyphs): A {ea.mean():.4f}, B "
+              f"{eb.mean():.4f}; B closer for {(eb < ea).sum()} of {len(writers)} writers")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -9,8 +9,9 @@ Without --style a random style is used.
 Every character the person wrote is drawn from their own glyphs: cleaned, brought to their
 usual stroke and size, cycling through the versions they wrote (a character written once gets
 gently perturbed copies, so repeats never repeat pixel for pixel). Only the characters they
-never wrote come from the style model, fitted to their glyphs (--generated-only draws every
-character that way). A character neither they wrote nor the model draws is named in an error.
+never wrote come from the style model, fitted to their glyphs, and take the tone of their
+ink, their stroke width and their lean (--generated-only draws every character that way). A
+character neither they wrote nor the model draws is named in an error.
 
 The layout puts size back: glyphs are stored normalised, so each character is scaled to its
 own box (x-height letters, ascenders, descenders, capitals, digits, and punctuation at its own
@@ -307,7 +308,7 @@ def slant_correction(hand: Hand | None, drawn: list, slants: dict | None) -> flo
     `slants`, the drawn glyphs' (`drawn`: (char, crop or None) pairs) the median over theirs,
     and the correction the gap, within +-SLANT_LIMIT. It is 0 without `slants`, without
     SLANT_MIN_OWN measured glyphs of the person's, or without a drawn one. The style model
-    carries a hand's forms better than its lean (docs/experiments.md)."""
+    carries a hand's forms better than its lean (docs/judge.md, "The hand's lean")."""
     if slants is None or hand is None:
         return 0.0
     own = [(c, g) for c, crops in hand.glyphs.items() if c in slants for g in crops]

@@ -272,6 +272,11 @@ def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tin
     assert compare.main([str(draws), str(draws), "--writers", "40-41", "--boot", "200",
                          "--json", str(report)]) == 0
     assert json.loads(report.read_text())["gain_b_minus_a"] == 0
+    assert compare.main([str(draws), str(draws), "--writers", "40-41", "--boot", "200",
+                         "--lean-from", "chars74k@0-4", "--json", str(report)]) == 0
+    lean = json.loads(report.read_text())["lean_error"]                 # the same draws lean alike
+    assert lean["from"] == "chars74k@0-4" and 0 < lean["a"] == lean["b"] < 1
+    assert lean["b_closer_writers"] == 0
     # Folds pooled: the same two writers given as two one-writer folds score as one fold does.
     assert compare.main([str(draws), str(other), "--writers", "40-41", "--json", str(report)]) == 0
     one = json.loads(report.read_text())
