@@ -48,6 +48,7 @@ class TrainConfig:
     ema_kimg: float = 2.0
     mix_prob: float = 0.9              # style-mixing regularisation (style models)
     mode_seeking: float = 0.0          # weight of the mode-seeking term (0: off)
+    hand_pairs: float = 0.0            # weight of the hand discriminator's term (0: off)
     augment: str = ""                  # comma list of translation, cutout, scale
     seed: int = 0
     device: str = "cpu"
@@ -79,12 +80,19 @@ class TrainingDiverged(RuntimeError):
     pass
 
 
+class Pairs(NamedTuple):
+    """The hand pairs of a batch whose first half are anchors and second half their partners."""
+    ok: np.ndarray                       # bool [half]: a real pair (one person, two characters)
+    writers: np.ndarray                  # int64 [half]: the anchors' writers
+
+
 class TrainingData(NamedTuple):
     images: np.ndarray                   # float32 [N, 1, res, res] in [-1, 1]
     labels: np.ndarray                   # int64 [N]
     writers: np.ndarray | None           # int64 [N]
     charset: str
     batches: MixedBatches | None = None  # draws batches that keep each part's %SHARE
+    named: np.ndarray | None = None      # bool [N]: the glyph's writer id is a person's
 
 
 def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None,
@@ -132,8 +140,13 @@ def prepare_data(tc: TrainConfig, res: int, base: ModelConfig | None = None,
         writers = np.full(len(labels), base.num_writers, dtype=np.int64)
         return TrainingData(images.astype(np.float32), labels, writers, base.charset)
     shared = not np.isnan(ds.meta.get("part_share", np.array([np.nan]))).all()
+    named = None
+    if ds.writers is not None:
+        named = np.ones(len(ds), bool)
+        if "part_writers" in ds.meta and "part" in ds.extra:
+            named = ds.meta["part_writers"][ds.extra["part"]]
     return TrainingData(images.astype(np.float32), labels, ds.writers,
-                        charset, MixedBatches(ds, tc.batch) if shared else None)
+                        charset, MixedBatches(ds, tc.batch) if shared else None, named)
 
 
 class Trainer:
@@ -147,6 +160,7 @@ class Trainer:
         self.comm = comm if comm is not None else distributed.world(tc.device)
         self.images, self.labels, self.writers, self.charset = data[:4]
         self.batches = getattr(data, "batches", None)
+        self.named = getattr(data, "named", None)
         self.conditioned = mc.num_classes > 0
         self.G, self.D = build_models(mc, seed=tc.seed)
         self.G_ema, _ = build_models(mc, seed=tc.seed)
@@ -184,6 +198,9 @@ class Trainer:
         self.opt_G = Adam(g_params, lr=tc.lr, betas=(0.0, 0.99), eps=1e-8)
         self.opt_D = Adam(self.D.parameters(), lr=tc.lr * ratio, betas=(0.0, 0.99 ** ratio),
                           eps=1e-8)
+        self.H = self.opt_H = None
+        if tc.hand_pairs > 0:
+            self._start_hand()
         self.rng = np.random.default_rng(tc.seed)
         # This worker's share of each global batch and of its per-sample random numbers.
         self.part = self.comm.partition(tc.batch, mc.mbstd_group)
@@ -200,6 +217,36 @@ class Trainer:
         self.grid_writers = (grid_rng.integers(0, mc.num_writers, n) if mc.num_writers else None)
         if tc.finetune:
             self.grid_writers = np.full(n, self.new_writer)
+
+    def _start_hand(self) -> None:
+        """The hand discriminator (--hand-pairs), its optimizer, and each person's glyphs."""
+        from .models.stylegan2 import HandDiscriminator
+
+        mc, tc = self.mc, self.tc
+        if mc.model == "condgan" or mc.conditioning != "content":
+            raise ValueError("--hand-pairs needs a content-conditioned style model (one w drawn "
+                             "onto several characters)")
+        if tc.mode_seeking > 0:
+            raise ValueError("--hand-pairs and --mode-seeking both pair the batch's halves; "
+                             "choose one")
+        if tc.batch < 4:
+            raise ValueError("--hand-pairs needs --batch 4 or more (half the batch are pairs)")
+        if tc.finetune or tc.extend:
+            raise ValueError("--hand-pairs trains a model's own hands, not --finetune or --extend")
+        self.members = {}
+        if self.writers is not None and self.named is not None:
+            for writer in np.unique(self.writers[self.named]):
+                glyphs = np.flatnonzero((self.writers == writer) & self.named)
+                if len(np.unique(self.labels[glyphs])) > 1:
+                    self.members[int(writer)] = glyphs
+        if not self.members:
+            raise ValueError(f"--hand-pairs: {tc.data} has no writer with two characters to pair "
+                             f"(it needs writer ids: chars74k, builtin, fonts, omniglot-latin)")
+        self.H = HandDiscriminator(mc, seed=tc.seed + 2)
+        self.H.to(tc.device)
+        ratio = tc.r1_interval / (tc.r1_interval + 1)
+        self.opt_H = Adam(self.H.parameters(), lr=tc.lr * ratio, betas=(0.0, 0.99 ** ratio),
+                          eps=1e-8)
 
     def _start_extension(self, base) -> None:
         """Start from `base`, whose model knows the first tc.extend_keep characters of ours:
@@ -224,7 +271,8 @@ class Trainer:
     def _tensor(self, array) -> Tensor:
         return Tensor(array).to(self.tc.device)
 
-    def _generate(self, G, z, labels, writers, mix: bool, update_w_avg: bool) -> Tensor:
+    def _generate(self, G, z, labels, writers, mix: bool, update_w_avg: bool,
+                  pairs: Pairs | None = None) -> Tensor:
         if self.mc.model == "condgan":
             return G(z, labels, writers)
         embed = labels if self.mc.conditioning == "embed" else None
@@ -234,6 +282,9 @@ class Trainer:
             z2 = self._tensor(self.draw.standard_normal(z.shape, dtype=np.float32))
             ws2 = G.ws_from_w(G.mapping(z2, embed))
             ws = ops.concat([ws[:, :cut], ws2[:, cut:]], axis=1)
+        if pairs is not None:               # the partners are drawn in their anchors' styles
+            half = len(pairs.ok)
+            ws = ops.concat([ws[:half], ws[:half], ws[2 * half:]], axis=0)
         return G.synthesis(ws, labels, "random", self.draw)
 
     def _batch(self):
@@ -242,12 +293,52 @@ class Trainer:
             idx = self.draw.integers(0, len(self.images), b)
         else:                               # the global batch, as one worker would draw it
             idx = self.part.take(self.batches(self.rng))
+        pairs = None
+        if self.H is not None:
+            half = b // 2
+            partners, ok = self._partners(idx[:half])
+            idx = np.concatenate([idx[:half], partners, idx[2 * half:]])
+            pairs = Pairs(ok, self.writers[idx[:half]])
         real = self._tensor(self.images[idx])
         labels = self.labels[idx] if self.conditioned else None
         writers = self.writers[idx] if self.mc.num_writers else None
         z = self._tensor(self.draw.standard_normal((b, self.mc.z_dim), dtype=np.float32))
         # The fake batch asks for the same characters and writers as the real one.
-        return real, labels, writers, z
+        return real, labels, writers, z, pairs
+
+    def _partners(self, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each anchor glyph, another glyph by its writer, of another character; where the
+        anchor's writer is no person (or wrote one character), a random glyph and ok False."""
+        partners = self.draw.integers(0, len(self.images), len(anchors))
+        ok = np.zeros(len(anchors), bool)
+        for i, anchor in enumerate(anchors):
+            glyphs = self.members.get(int(self.writers[anchor])) if self.named[anchor] else None
+            if glyphs is None:
+                continue
+            for j in glyphs[self.draw.integers(0, len(glyphs), 8)]:
+                if self.labels[j] != self.labels[anchor]:
+                    partners[i], ok[i] = j, True
+                    break
+        return partners, ok
+
+    def _hand_scores(self, real: Tensor, fake: Tensor | None, labels, pairs: Pairs):
+        """The hand discriminator's logits for the batch's real pairs, its drawn pairs (None
+        without `fake`), and real glyphs set beside another writer's partner (None when the
+        batch has no two writers to mix)."""
+        half = len(pairs.ok)
+        keep = np.flatnonzero(pairs.ok)
+        first, second = labels[:half], labels[half:2 * half]
+
+        def score(images_a, images_b, a, b):
+            return self.H(ops.getitem(images_a, a), ops.getitem(images_b, b), first[a], second[b])
+
+        real_a, real_b = real[:half], real[half:2 * half]
+        real_score = score(real_a, real_b, keep, keep)
+        fake_score = None if fake is None else score(fake[:half], fake[half:2 * half], keep, keep)
+        other = np.roll(keep, 1)            # each anchor beside the previous pair's partner
+        apart = pairs.writers[keep] != pairs.writers[other]
+        mixed = score(real_a, real_b, keep[apart], other[apart]) if apart.any() else None
+        return real_score, fake_score, mixed
 
     @staticmethod
     def _mode_seeking(fake: Tensor, z: Tensor, half: int) -> Tensor:
@@ -275,9 +366,11 @@ class Trainer:
         tc = self.tc
         # Discriminator: push real up, fake down, and every r1_interval steps penalise its
         # gradient on real images (through double backward).
-        real, labels, writers, z = self._batch()
+        real, labels, writers, z, pairs = self._batch()
+        use_hand = pairs is not None and pairs.ok.any()
         with no_grad():
-            fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=False)
+            fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=False,
+                                  pairs=pairs)
         do_r1 = tc.r1_gamma > 0 and self.step_index % tc.r1_interval == 0
         real = real.detach().requires_grad_(do_r1)
         real_score = self._d(real, labels, writers)
@@ -289,29 +382,58 @@ class Trainer:
             (g,) = grad(real_score.sum(), [real], create_graph=True)
             r1 = (g * g).sum() / real.shape[0]
             total = total + r1 * (tc.r1_gamma / 2 * tc.r1_interval)
+        h_loss = r1_h = None
+        if use_hand:
+            # Real pairs up; drawn pairs and two writers' glyphs side by side down.
+            real_pair, fake_pair, mixed = self._hand_scores(real, fake, labels, pairs)
+            wrong = ops.softplus(fake_pair).mean()
+            if mixed is not None:
+                wrong = (wrong + ops.softplus(mixed).mean()) * 0.5
+            h_loss = wrong + ops.softplus(-real_pair).mean()
+            total = total + h_loss
+            if do_r1:
+                (g,) = grad(real_pair.sum(), [real], create_graph=True)
+                r1_h = (g * g).sum() / real_pair.shape[0]
+                total = total + r1_h * (tc.r1_gamma / 2 * tc.r1_interval)
         self.opt_D.zero_grad()
+        if self.H is not None:
+            self.opt_H.zero_grad()
         total.backward()
         loss_d, r1_value = self.comm.average(self.opt_D, [d_loss, r1])
         self.opt_D.step()
+        if self.H is not None:
+            (loss_h,) = self.comm.average(self.opt_H, [h_loss])
+            self.opt_H.step()
 
-        # Generator: make D call its samples real.
-        real, labels, writers, z = self._batch()
+        # Generator: make D call its samples real (and, with --hand-pairs, H its pairs one hand).
+        real, labels, writers, z, pairs = self._batch()
         half = z.shape[0] // 2
         if tc.mode_seeking > 0 and half:
             # The second half asks for the first half's characters (and writers) from other z.
             labels = None if labels is None else np.concatenate([labels[:half], labels[:half], labels[2 * half:]])
             writers = None if writers is None else np.concatenate([writers[:half], writers[:half], writers[2 * half:]])
         self.D.requires_grad_(False)
+        if self.H is not None:
+            self.H.requires_grad_(False)
         # An extended model keeps its base's average w, the centre of truncation.
-        fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=not tc.extend)
+        fake = self._generate(self.G, z, labels, writers, mix=True, update_w_avg=not tc.extend,
+                              pairs=pairs)
         g_loss = ops.softplus(-self._d(fake, labels, writers)).mean()
         if tc.mode_seeking > 0 and half:
             g_loss = g_loss + self._mode_seeking(fake, z, half) * tc.mode_seeking
+        if pairs is not None and pairs.ok.any():
+            keep = np.flatnonzero(pairs.ok)
+            hand = self.H(ops.getitem(fake[:len(pairs.ok)], keep),
+                          ops.getitem(fake[len(pairs.ok):2 * len(pairs.ok)], keep),
+                          labels[keep], labels[len(pairs.ok) + keep])
+            g_loss = g_loss + ops.softplus(-hand).mean() * tc.hand_pairs
         self.opt_G.zero_grad()
         g_loss.backward()
         (loss_g,) = self.comm.average(self.opt_G, [g_loss], distributed.batch_statistics(self.G))
         self.opt_G.step()
         self.D.requires_grad_(True)
+        if self.H is not None:
+            self.H.requires_grad_(True)
 
         decay = 0.5 ** (tc.batch / (tc.ema_kimg * 1000))
         ema_update(self.G_ema, self.G, decay)
@@ -322,6 +444,8 @@ class Trainer:
         stats = {"loss_d": loss_d, "loss_g": loss_g}
         if r1 is not None:
             stats["r1"] = r1_value
+        if h_loss is not None:
+            stats["loss_h"] = loss_h
         bad = [k for k, v in stats.items() if not math.isfinite(v)]
         if bad:
             raise TrainingDiverged(f"step {self.step_index}: {', '.join(bad)} became "
@@ -368,17 +492,27 @@ class Trainer:
         return image_grid(img.numpy(), cols=8, scale=3)
 
     # ----- saving and resuming --------------------------------------------------------------
+    def _modules(self) -> tuple[dict, dict]:
+        modules = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        optimizers = {"G": self.opt_G, "D": self.opt_D}
+        if self.H is not None:
+            modules["H"], optimizers["H"] = self.H, self.opt_H
+        return modules, optimizers
+
     def save(self, path, extra: dict | None = None) -> None:
+        modules, optimizers = self._modules()
         save_checkpoint(path, self.step_index,
                         {"model": self.mc.to_dict(), "train": asdict(self.tc)},
-                        modules={"G": self.G, "D": self.D, "G_ema": self.G_ema},
-                        optimizers={"G": self.opt_G, "D": self.opt_D}, rng=self.rng,
-                        extra=extra)
+                        modules=modules, optimizers=optimizers, rng=self.rng, extra=extra)
 
     def restore(self, ckpt) -> None:
-        ckpt.restore(modules={"G": self.G, "D": self.D, "G_ema": self.G_ema},
-                     optimizers={"G": self.opt_G, "D": self.opt_D}, rng=self.rng)
-        for m in (self.G, self.D, self.G_ema):
+        """Load a checkpoint; a run resumed with --hand-pairs newly on starts H afresh."""
+        modules, optimizers = self._modules()
+        if "H" not in ckpt.modules:
+            modules.pop("H", None)
+            optimizers.pop("H", None)
+        ckpt.restore(modules=modules, optimizers=optimizers, rng=self.rng)
+        for m in modules.values():
             m.to(self.tc.device)
         self.step_index = ckpt.step
 
@@ -456,6 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode-seeking", type=float_in(0, 100), default=0.0,
                    help="weight of a mode-seeking term that asks two z for the same character to "
                         "draw different glyphs, against style collapse (0: off; 0.1 was tried)")
+    p.add_argument("--hand-pairs", type=float_in(0, 100), default=0.0,
+                   help="weight of a second discriminator that sees two glyphs of different "
+                        "characters and learns whether one writer wrote both; drawn from one w, "
+                        "they must pass as one hand, so a style carries onto every character "
+                        "(0: off; needs writer ids; may be turned on with --resume)")
     p.add_argument("--r1-interval", type=int_in(1, 10000), default=16,
                    help="apply R1 every this many steps (lazy regularisation)")
     p.add_argument("--augment", default="", help="comma list of translation,cutout,scale")
@@ -516,7 +655,7 @@ def finetune_trainer(args) -> Trainer:
                      tick_kimg=args.tick_kimg,
                      lr=args.lr if args.lr is not None else base_tc.lr,
                      r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
-                     mode_seeking=args.mode_seeking,
+                     mode_seeking=args.mode_seeking, hand_pairs=args.hand_pairs,
                      augment=args.augment if args.augment else FINETUNE_AUGMENT,
                      seed=args.seed, device=args.device,
                      finetune=str(Path(args.finetune).resolve()),
@@ -536,7 +675,8 @@ def extend_trainer(args) -> Trainer:
                      tick_kimg=args.tick_kimg,
                      lr=args.lr if args.lr is not None else base_tc.lr,
                      r1_gamma=args.r1_gamma, r1_interval=args.r1_interval,
-                     mode_seeking=args.mode_seeking, augment=args.augment, seed=args.seed,
+                     mode_seeking=args.mode_seeking, hand_pairs=args.hand_pairs,
+                     augment=args.augment, seed=args.seed,
                      device=args.device, chars=args.chars, metrics=args.metrics,
                      metrics_n=args.metrics_n, extend=str(Path(args.extend).resolve()),
                      extend_keep=len(mc.charset))
@@ -561,6 +701,7 @@ def _error(msg: str) -> None:
 # must match the run's own value.
 RESUMABLE = {"kimg": "--kimg", "lr": "--lr", "tick_kimg": "--tick-kimg",
              "r1_gamma": "--r1-gamma", "mode_seeking": "--mode-seeking",
+             "hand_pairs": "--hand-pairs",
              "metrics": "--metrics", "metrics_n": "--metrics-n",
              "device": "--device"}
 RESUMABLE_TEXT = ", ".join(RESUMABLE.values())
@@ -655,6 +796,8 @@ def run(args, given: set | None = None) -> int:
                             known=mc.charset[:tc.extend_keep] if tc.extend else None)
         trainer = Trainer(mc, tc, data)
         trainer.restore(ckpt)
+        if trainer.H is not None and "H" not in ckpt.modules:
+            changed.append("the hand discriminator started afresh")
         ratio = tc.r1_interval / (tc.r1_interval + 1)
         for opt, lr in ((trainer.opt_G, tc.lr), (trainer.opt_D, tc.lr * ratio)):
             for group in opt.param_groups:   # a changed --lr replaces the saved one
@@ -684,7 +827,7 @@ def run(args, given: set | None = None) -> int:
                          tick_kimg=args.tick_kimg,
                          lr=args.lr if args.lr is not None else PRESET_LR.get(preset_name(args.preset), 0.0025),
                          r1_gamma=args.r1_gamma, mode_seeking=args.mode_seeking,
-                         r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
+                         hand_pairs=args.hand_pairs, r1_interval=args.r1_interval, augment=args.augment, seed=args.seed,
                          device=args.device, chars=args.chars, metrics=args.metrics,
                          metrics_n=args.metrics_n)
         parse_policy(tc.augment)
@@ -700,7 +843,8 @@ def run(args, given: set | None = None) -> int:
         trainer = Trainer(mc, tc, data)
         _log(f"{mc.model} {mc.res}x{mc.res} w={mc.w_dim} conditioning={mc.conditioning} on "
              f"{tc.data}: {len(images)} glyphs of {len(classes)} characters; "
-             f"G {trainer.G.num_parameters():,} / D {trainer.D.num_parameters():,} parameters")
+             f"G {trainer.G.num_parameters():,} / D {trainer.D.num_parameters():,} parameters"
+             + (f" / hand D {trainer.H.num_parameters():,}" if trainer.H is not None else ""))
     distributed.check_replicas(trainer)
     root = trainer.comm.is_root               # rank 0 alone writes checkpoints, grids and logs
     saved_step = trainer.step_index if args.resume else None

@@ -13,7 +13,9 @@ import pytest
 import minigan as mg
 from minigan.checkpoint import load_checkpoint, save_checkpoint
 from minigan.models import ModelConfig, add_writer, build_models, preset
-from minigan.train import TrainConfig, Trainer, TrainingDiverged, main
+from minigan.models.stylegan2 import HandDiscriminator
+from minigan.optim import Adam
+from minigan.train import TrainConfig, Trainer, TrainingData, TrainingDiverged, main
 
 TINY = dict(z_dim=16, w_dim=16, mapping_layers=1,
             g_channels={4: 16, 8: 12, 16: 8, 32: 8}, d_channels={32: 8, 16: 8, 8: 12, 4: 16})
@@ -133,6 +135,117 @@ def test_training_with_mode_seeking_pairs_the_characters_and_stays_finite(model,
     assert all(np.isfinite(v) for v in stats.values())
     g_batch = seen[-1]                                # the generator step's characters (or writers)
     assert np.array_equal(g_batch[:2], g_batch[2:4])
+
+
+def _hand_trainer(named=None, seed=0, **kw):
+    cfg = tiny(conditioning="content", num_classes=4)
+    images, labels, writers, charset = _data()
+    named = np.ones(len(labels), bool) if named is None else named
+    tc = TrainConfig(batch=8, r1_interval=2, seed=seed, hand_pairs=1.0, **kw)
+    return Trainer(cfg, tc, TrainingData(images, labels, writers, charset, None, named))
+
+
+def test_hand_discriminator_scores_pairs_and_checks_its_input():
+    cfg = tiny(conditioning="content", num_classes=4)
+    H = HandDiscriminator(cfg)
+    a, b = z(3, 256).reshape(3, 1, 16, 16), z(3, 256, seed=1).reshape(3, 1, 16, 16)
+    first, second = np.array([0, 1, 2]), np.array([3, 3, 0])
+    score = H(a, b, first, second)
+    assert score.shape == (3,) and np.isfinite(score.numpy()).all()
+    # Which glyph is which character matters: the second glyph has its own projection.
+    assert not np.allclose(score.numpy(), H(a, b, second, first).numpy())
+    with pytest.raises(ValueError, match=r"discriminator expects \[N, 2, 16, 16\]"):
+        H.base(a)
+    with pytest.raises(ValueError, match="class-conditioned"):
+        HandDiscriminator(tiny(conditioning="none"))
+
+
+def test_hand_pairs_are_one_writers_two_characters_drawn_from_one_w(monkeypatch):
+    named = np.ones(64, bool)
+    named[:8] = False                         # a part without writer ids: never an anchor
+    trainer = _hand_trainer(named)
+    for _ in range(20):
+        anchors = trainer.draw.integers(0, 64, 4)
+        partners, ok = trainer._partners(anchors)
+        assert np.array_equal(ok, named[anchors])          # every person here wrote 4 characters
+        good = anchors[ok], partners[ok]
+        assert np.array_equal(trainer.writers[good[0]], trainer.writers[good[1]])
+        assert (trainer.labels[good[0]] != trainer.labels[good[1]]).all()
+        assert named[good[1]].all()
+    seen = []
+    synthesis = trainer.G.synthesis.forward
+
+    def spy(ws, labels, *args):
+        seen.append(ws.numpy())
+        return synthesis(ws, labels, *args)
+    monkeypatch.setattr(trainer.G.synthesis, "forward", spy)
+    stats = trainer.step()
+    assert {"loss_d", "loss_g", "loss_h"} <= set(stats) and all(np.isfinite(list(stats.values())))
+    for ws in seen:                           # the D step's and the G step's drawings
+        assert np.array_equal(ws[:4], ws[4:8]) and not np.array_equal(ws[0], ws[1])
+
+
+def test_hand_discriminator_learns_to_tell_one_hand_from_two():
+    """A planted set: each writer's glyphs share a blob in one corner, the characters differ in
+    the middle. Trained as --hand-pairs trains it, H scores a writer's pair above two writers'."""
+    rng = np.random.default_rng(0)
+    corners = [(slice(0, 5), slice(0, 5)), (slice(0, 5), slice(11, 16)),
+               (slice(11, 16), slice(0, 5)), (slice(11, 16), slice(11, 16))]
+
+    def glyphs(writers, labels):
+        out = np.full((len(writers), 1, 16, 16), -1.0, np.float32)
+        for i, (w, c) in enumerate(zip(writers, labels)):
+            out[i, 0][corners[w]] = 1.0
+            out[i, 0, 6:10, 4 + 2 * c: 6 + 2 * c] = 1.0
+        return mg.tensor(out + 0.1 * rng.standard_normal(out.shape).astype(np.float32))
+
+    H = HandDiscriminator(tiny(conditioning="content", num_classes=4))
+    opt = Adam(H.parameters(), lr=0.005, betas=(0.0, 0.99))
+
+    def batch(n=16):
+        w, other = rng.integers(0, 4, n), rng.integers(0, 4, n)
+        other = np.where(other == w, (w + 1) % 4, other)
+        a, b = rng.integers(0, 4, n), rng.integers(0, 4, n)
+        b = np.where(b == a, (a + 1) % 4, b)
+        return glyphs(w, a), glyphs(w, b), glyphs(other, b), a, b
+
+    for _ in range(60):
+        first, same, mixed, a, b = batch()
+        loss = mg.ops.softplus(-H(first, same, a, b)).mean() + mg.ops.softplus(H(first, mixed, a, b)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    first, same, mixed, a, b = batch(64)
+    assert (H(first, same, a, b).numpy() > H(first, mixed, a, b).numpy()).mean() > 0.9
+
+
+def test_hand_pairs_refuse_what_they_cannot_pair():
+    with pytest.raises(ValueError, match="choose one"):
+        _hand_trainer(mode_seeking=0.1)
+    with pytest.raises(ValueError, match="no writer with two characters"):
+        _hand_trainer(np.zeros(64, bool))
+    with pytest.raises(ValueError, match="content-conditioned"):
+        _trainer(model="condgan", hand_pairs=1.0)
+
+
+def test_hand_pairs_resume_exactly_and_can_be_turned_on_by_a_resume(tmp_path):
+    straight = _hand_trainer()
+    expected = [straight.step() for _ in range(4)]
+    first = _hand_trainer()
+    got = [first.step() for _ in range(2)]
+    first.save(tmp_path / "ck.npz")
+    second = _hand_trainer(seed=99)
+    second.restore(load_checkpoint(tmp_path / "ck.npz"))
+    assert got + [second.step() for _ in range(2)] == expected
+
+    plain = _trainer()
+    plain.step()
+    plain.save(tmp_path / "plain.npz")
+    turned_on = _hand_trainer()               # a checkpoint without H: H starts afresh
+    fresh = {k: v.copy() for k, v in turned_on.H.state_dict().items()}
+    turned_on.restore(load_checkpoint(tmp_path / "plain.npz"))
+    assert all(np.array_equal(v, turned_on.H.state_dict()[k]) for k, v in fresh.items())
+    assert "loss_h" in turned_on.step()
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):

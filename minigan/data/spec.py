@@ -14,7 +14,9 @@ slant, width and pen (minigan.data.hands), each its own writer.
 %SHARE (a percentage) asks that the part fill that share of every training batch, whatever its
 size: `fonts*4+chars74k@0-44%25+builtin%10` draws a quarter of each batch from Chars74K and a
 tenth from the built-in writers, the rest from the fonts. `MixedBatches` draws such batches; the
-join records each glyph's part in `extra["part"]` and the shares in `meta["part_share"]`.
+join records each glyph's part in `extra["part"]`, the shares in `meta["part_share"]`, and in
+`meta["part_writers"]` whether each part had writer ids of its own (a part without them, such as
+mnist, becomes one writer id, which is no person).
 """
 from __future__ import annotations
 
@@ -74,9 +76,10 @@ def load_spec(spec: str) -> GlyphDataset:
             raise UserError(f"{spec}: a batch share (%) only means something beside other parts; "
                             "join another source with +, or drop the share")
         return ds
-    loaded, shares, offset = [], [], 0
+    loaded, shares, named, offset = [], [], [], 0
     for index, part in enumerate(parts):
         ds, share = _load_part(part)
+        named.append(ds.writers is not None)
         writers = ds.writers if ds.writers is not None else np.zeros(len(ds), dtype=np.int64)
         _, dense = np.unique(writers, return_inverse=True)
         ds.writers = dense.astype(np.int64) + offset
@@ -87,7 +90,8 @@ def load_spec(spec: str) -> GlyphDataset:
     if np.nansum(shares) > 100:
         raise UserError(f"{spec}: the batch shares add up to {np.nansum(shares):g}%, more than a batch")
     joined = GlyphDataset.concat(loaded, source=spec)
-    joined.meta = {"parts": np.array(parts), "part_share": np.array(shares, np.float64)}
+    joined.meta = {"parts": np.array(parts), "part_share": np.array(shares, np.float64),
+                   "part_writers": np.array(named)}
     return joined
 
 

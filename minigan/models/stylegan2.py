@@ -125,13 +125,14 @@ class Discriminator(Module):
     otherwise scale them by 1/sqrt(classes), and the class term would be too weak to make the
     generator draw the character it was asked for."""
 
-    def __init__(self, cfg: ModelConfig, seed: int = 1):
+    def __init__(self, cfg: ModelConfig, seed: int = 1, in_channels: int = 1):
         super().__init__()
         rng = np.random.default_rng(seed)
         self.cfg = cfg
+        self.in_channels = in_channels
         ch = cfg.d_channels
         res = _resolutions(cfg.res)[::-1]                            # [32, 16, 8, 4]
-        self.from_gray = Conv2d(1, ch[cfg.res], 1, bias=False, rng=rng)
+        self.from_gray = Conv2d(in_channels, ch[cfg.res], 1, bias=False, rng=rng)
         self.from_gray_bias = Parameter(np.zeros(ch[cfg.res]), dtype=np.float32)
         self.blocks = [f"b{r}" for r in res[:-1]]
         for r in res[:-1]:
@@ -147,9 +148,11 @@ class Discriminator(Module):
             self.writer_embed = Linear(cfg.num_writers, ch[4], bias=False, rng=rng)
 
     def features(self, img: Tensor) -> Tensor:
-        """img [N, 1, res, res] -> the features [N, C4] that the score and projections read."""
-        if img.ndim != 4 or img.shape[1:] != (1, self.cfg.res, self.cfg.res):
-            raise ValueError(f"discriminator expects [N, 1, {self.cfg.res}, {self.cfg.res}], "
+        """img [N, in_channels, res, res] -> the features [N, C4] that the score and
+        projections read."""
+        want = (self.in_channels, self.cfg.res, self.cfg.res)
+        if img.ndim != 4 or img.shape[1:] != want:
+            raise ValueError(f"discriminator expects [N, {', '.join(map(str, want))}], "
                              f"got {img.shape}")
         x = bias_act(self.from_gray(img), self.from_gray_bias)
         for name in self.blocks:
@@ -175,3 +178,29 @@ class Discriminator(Module):
             proj = normalize_2nd_moment(self.writer_embed(one_hot(writers, self.num_writers, h)))
             score = score + ops.sum(proj * h, axis=1) * scale
         return score
+
+
+class HandDiscriminator(Module):
+    """Judges two glyphs of different characters as one hand: is this `a` and this `g` what
+    one writer wrote? The pair is stacked as two channels, [N, 2, res, res], and read by the
+    residual discriminator with a projection for each glyph's character.
+
+    Trained with real pairs (two glyphs of one writer) as real, and as fake both the generator's
+    pairs (two characters drawn from one w) and real glyphs of two different writers. That last
+    kind makes it judge agreement, not realism (the plain discriminator already does that), so
+    its gradient asks one w to draw every character in one hand."""
+
+    def __init__(self, cfg: ModelConfig, seed: int = 2):
+        super().__init__()
+        if not cfg.num_classes:
+            raise ValueError("the hand discriminator needs a class-conditioned model")
+        self.base = Discriminator(cfg.replace(num_writers=0), seed=seed, in_channels=2)
+        self.second_embed = Linear(cfg.num_classes, cfg.d_channels[4], bias=False,
+                                   rng=np.random.default_rng(seed + 1))
+
+    def forward(self, first: Tensor, second: Tensor, first_labels, second_labels) -> Tensor:
+        """first, second [N, 1, res, res], glyphs of characters first_labels and second_labels
+        [N] -> logits [N] that the two are one writer's."""
+        h = self.base.features(ops.concat([first, second], axis=1))
+        proj = normalize_2nd_moment(self.second_embed(one_hot(second_labels, self.base.num_classes, h)))
+        return self.base.score(h, first_labels) + ops.sum(proj * h, axis=1) * (1.0 / math.sqrt(h.shape[1]))
