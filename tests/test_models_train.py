@@ -248,6 +248,20 @@ def test_hand_pairs_resume_exactly_and_can_be_turned_on_by_a_resume(tmp_path):
     assert "loss_h" in turned_on.step()
 
 
+def test_a_part_without_writer_ids_is_no_person_to_pair(tmp_path):
+    from minigan.data import GlyphDataset
+    from minigan.train import prepare_data
+
+    rng = np.random.default_rng(0)
+    for name, writers in (("people", np.arange(40) % 4), ("anonymous", None)):
+        GlyphDataset(rng.integers(0, 255, (40, 28, 28), dtype=np.uint8), np.arange(40) % 4,
+                     "abcd", writers).save(tmp_path / f"{name}.npz")
+    data = prepare_data(TrainConfig(data=f"{tmp_path / 'people.npz'}+{tmp_path / 'anonymous.npz'}"), 16)
+    assert data.named.tolist() == [True] * 40 + [False] * 40
+    assert len(np.unique(data.writers[40:])) == 1             # one id, which is no person's
+    assert prepare_data(TrainConfig(data=str(tmp_path / "anonymous.npz")), 16).named is None
+
+
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     straight = _trainer()
     expected = [straight.step() for _ in range(4)]
@@ -482,5 +496,5 @@ def test_training_batches_keep_each_parts_share(tmp_path):
     assert (data.labels == 3).sum() == 12                   # 'd' is the small part's alone
     trainer = Trainer(tiny(conditioning="content", num_classes=4), tc, data)
     for _ in range(20):
-        _, labels, _, _ = trainer._batch()
+        _, labels, *_ = trainer._batch()
         assert (labels == 3).sum() == 2
