@@ -321,24 +321,12 @@ class Trainer:
                     break
         return partners, ok
 
-    def _hand_scores(self, real: Tensor, fake: Tensor | None, labels, pairs: Pairs):
-        """The hand discriminator's logits for the batch's real pairs, its drawn pairs (None
-        without `fake`), and real glyphs set beside another writer's partner (None when the
-        batch has no two writers to mix)."""
+    def _pair_scores(self, images: Tensor, labels, pairs: Pairs, a, b) -> Tensor:
+        """The hand discriminator's logits for anchors a set beside partners b (indices into
+        the batch's first and second halves)."""
         half = len(pairs.ok)
-        keep = np.flatnonzero(pairs.ok)
-        first, second = labels[:half], labels[half:2 * half]
-
-        def score(images_a, images_b, a, b):
-            return self.H(ops.getitem(images_a, a), ops.getitem(images_b, b), first[a], second[b])
-
-        real_a, real_b = real[:half], real[half:2 * half]
-        real_score = score(real_a, real_b, keep, keep)
-        fake_score = None if fake is None else score(fake[:half], fake[half:2 * half], keep, keep)
-        other = np.roll(keep, 1)            # each anchor beside the previous pair's partner
-        apart = pairs.writers[keep] != pairs.writers[other]
-        mixed = score(real_a, real_b, keep[apart], other[apart]) if apart.any() else None
-        return real_score, fake_score, mixed
+        return self.H(ops.getitem(images[:half], a), ops.getitem(images[half:2 * half], b),
+                      labels[:half][a], labels[half:2 * half][b])
 
     @staticmethod
     def _mode_seeking(fake: Tensor, z: Tensor, half: int) -> Tensor:
@@ -385,9 +373,13 @@ class Trainer:
         h_loss = r1_h = None
         if use_hand:
             # Real pairs up; drawn pairs and two writers' glyphs side by side down.
-            real_pair, fake_pair, mixed = self._hand_scores(real, fake, labels, pairs)
-            wrong = ops.softplus(fake_pair).mean()
-            if mixed is not None:
+            keep = np.flatnonzero(pairs.ok)
+            real_pair = self._pair_scores(real, labels, pairs, keep, keep)
+            wrong = ops.softplus(self._pair_scores(fake, labels, pairs, keep, keep)).mean()
+            other = np.roll(keep, 1)        # each anchor beside the previous pair's partner
+            apart = pairs.writers[keep] != pairs.writers[other]
+            if apart.any():
+                mixed = self._pair_scores(real, labels, pairs, keep[apart], other[apart])
                 wrong = (wrong + ops.softplus(mixed).mean()) * 0.5
             h_loss = wrong + ops.softplus(-real_pair).mean()
             total = total + h_loss
@@ -423,9 +415,7 @@ class Trainer:
             g_loss = g_loss + self._mode_seeking(fake, z, half) * tc.mode_seeking
         if pairs is not None and pairs.ok.any():
             keep = np.flatnonzero(pairs.ok)
-            hand = self.H(ops.getitem(fake[:len(pairs.ok)], keep),
-                          ops.getitem(fake[len(pairs.ok):2 * len(pairs.ok)], keep),
-                          labels[keep], labels[len(pairs.ok) + keep])
+            hand = self._pair_scores(fake, labels, pairs, keep, keep)
             g_loss = g_loss + ops.softplus(-hand).mean() * tc.hand_pairs
         self.opt_G.zero_grad()
         g_loss.backward()
