@@ -47,7 +47,7 @@ from minigan.metrics.writer import centroid_ranks, writer_embedding
 from minigan.metrics.features import load_net
 from minigan.models import build_models
 from minigan.style import TUNE_LR, draw_writer, fit_writer_row, tune_writer
-from minigan.write import DEFAULT_MODEL, char_slants
+from minigan.write import DEFAULT_MODEL, LEAN_PRIOR, char_slants
 
 
 def condgan_row_method(G, cfg, args):
@@ -178,6 +178,10 @@ def main(argv=None) -> int:
     p.add_argument("--without-lean", action="store_true",
                    help="leave drawn glyphs' slant as the model gives it, instead of leaning "
                         "them as the person's glyphs lean (write before the evening of 2026-12-03)")
+    p.add_argument("--lean-prior", type=float, default=0.0, metavar="GLYPHS",
+                   help="how many glyphs the average hand's lean counts for when the person's is "
+                        "told from theirs (default 0: the median of their glyphs as it is, as "
+                        f"write does; Chars74K's writers say {LEAN_PRIOR:g})")
     p.add_argument("--slants-from", default=None, metavar="DATA",
                    help="the hands whose average slant leans are measured from (a data spec; "
                         "default: the shipped table, Chars74K 0-44). A screening generator gets "
@@ -190,6 +194,8 @@ def main(argv=None) -> int:
     p.add_argument("--picture", default=None,
                    help="PNG: each writer's real held-back glyphs beside the drawn ones")
     args = p.parse_args(argv)
+    if not args.lean_prior >= 0:
+        p.error(f"--lean-prior: {args.lean_prior:g} is not a count of glyphs; give 0 or more")
     lo, _, hi = args.writers.partition("-")
     writers = list(range(int(lo), int(hi or lo) + 1))
     k = None if args.k == "all" else int(args.k)
@@ -202,7 +208,8 @@ def main(argv=None) -> int:
                                   lr=args.lr, tune_lr=args.tune_lr, pull=args.pull,
                                   variation=args.variation, hand=not args.without_hand,
                                   tone=not args.without_tone, lean=not args.without_lean,
-                                  slants=char_slants(load_spec(args.slants_from)) if args.slants_from else None)
+                                  slants=char_slants(load_spec(args.slants_from)) if args.slants_from else None,
+                                  lean_prior=args.lean_prior)
         method = "style fitted and drawn as python -m minigan.write does" + (
             ", without the person's hand" if args.without_hand else
             "".join(f", without {what}" for what, off in (("the tone of their ink", args.without_tone),
@@ -212,7 +219,7 @@ def main(argv=None) -> int:
                 "tune_lr": args.tune_lr, "pull": args.pull, "variation": args.variation,
                 "seed": args.seed, "method": method, "hand": not args.without_hand,
                 "tone": not (args.without_tone or args.without_hand),
-                "lean": not (args.without_lean or args.without_hand),
+                "lean": not (args.without_lean or args.without_hand), "lean_prior": args.lean_prior,
                 "slants_from": args.slants_from or "the shipped table (chars74k@0-44)"}
     start = time.perf_counter()
     ds = load("chars74k")

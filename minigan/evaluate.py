@@ -257,7 +257,8 @@ def evaluate(ckpt=None, data: str | None = None, metrics=("fid", "kid", "acc", "
 def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, seed: int = 0,
                    space: str = "w+", lr: float = 0.05, tune_lr: float | None = None,
                    pull: float | None = None, variation: float = 0.15, hand: bool = True,
-                   tone: bool = True, lean: bool = True, slants: dict | None = None):
+                   tone: bool = True, lean: bool = True, slants: dict | None = None,
+                   lean_prior: float | None = None):
     """The judge protocol's fit_draw for what `python -m minigan.write` does (by default, with
     the defaults): a style fitted to the given glyphs (`steps`, then `tune_steps` of tuning,
     the default pull), then the held-back characters written with it (variation 0.15,
@@ -269,12 +270,15 @@ def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, se
     glyphs' grey levels as the model gives them (write's way before 2026-12-03); lean=False
     leaves their slant as the model gives it (write's way until the hand's lean was added,
     2026-12-03); slants is the average hand's table that leans are measured from (default:
-    the shipped one, minigan.write.average_slants())."""
+    the shipped one, minigan.write.average_slants()), and lean_prior how many glyphs the
+    average hand's lean counts for (default 0: the person's median as it is; the estimate
+    from Chars74K's writers is minigan.write.LEAN_PRIOR)."""
     from .style import PULL, TUNE_LR, check_style_model, fit_style
     from .write import hand_from_dataset, write_text
 
     tune_lr = TUNE_LR if tune_lr is None else tune_lr
     pull = PULL if pull is None else pull
+    lean_prior = 0.0 if lean_prior is None else lean_prior
 
     try:
         check_style_model(mc)
@@ -293,7 +297,7 @@ def style_fit_draw(G, mc: ModelConfig, steps: int = 50, tune_steps: int = 30, se
             if not tone:
                 person.tone = None
         return [write_text(G, mc, style, held, variation=variation, seed=seed + s, hand=person,
-                           lean=lean, slants=slants)[2]
+                           lean=lean, slants=slants, lean_prior=lean_prior)[2]
                 for s in range(samples)]
     return fit_draw
 

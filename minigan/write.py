@@ -297,18 +297,57 @@ def average_slants() -> dict:
 
 SLANT_LIMIT = 0.25   # the largest lean given: about four times the spread of writers' slants
 SLANT_MIN_OWN = 3    # letters and digits of the person's needed to tell their slant
+LEAN_PRIOR = 7.0     # how many glyphs' worth the average hand's lean counts for (lean_prior)
 
 
-def slant_correction(hand: Hand | None, drawn: list, slants: dict | None) -> float:
+def glyph_leans(dataset, slants: dict) -> dict:
+    """{writer: [lean of each glyph]} of `dataset`'s writers' letters and digits in `slants`,
+    a glyph's lean being its slant less its character's average slant."""
+    chars = np.array(list(dataset.chars()))
+    out: dict = {}
+    for image, char, writer in zip(dataset.images, chars, dataset.writers):
+        crop = clean(image) if char in slants else None
+        if crop is not None:
+            out.setdefault(int(writer), []).append(slant(crop) - slants[char])
+    return out
+
+
+def lean_prior(dataset, slants: dict) -> float:
+    """How many of a person's glyphs the average hand's lean is worth, from the spread of
+    `dataset`'s writers (with writer ids) about `slants`.
+
+    A person's lean is told from the median of n glyph leans, each off by a glyph's own wobble
+    (spread s, robustly measured within each writer); the median's error then has a variance of
+    about (pi / 2) s^2 / n. Writers' true leans spread by t about the average hand's. Weighing
+    the median by n / (n + k), with k = (pi / 2) s^2 / t^2, gives the least expected error
+    (shrinkage towards the average, as in empirical Bayes): few glyphs lean the drawn ones
+    little, many nearly as the median says."""
+    leans = [np.asarray(v) for v in glyph_leans(dataset, slants).values() if len(v) >= SLANT_MIN_OWN]
+    if len(leans) < 3:
+        raise ValueError("lean_prior: needs at least 3 writers with glyphs to tell their spread")
+    n = float(np.mean([len(v) for v in leans]))
+    medians = np.array([np.median(v) for v in leans])
+    wobble2 = np.median([1.4826 * np.median(np.abs(v - np.median(v))) for v in leans]) ** 2
+    noise2 = np.pi / 2 * wobble2
+    spread2 = medians.var(ddof=1) - noise2 / n
+    if spread2 <= 0:
+        return float("inf")   # writers' leans differ no more than their glyphs' wobble
+    return float(noise2 / spread2)
+
+
+def slant_correction(hand: Hand | None, drawn: list, slants: dict | None,
+                     prior: float = LEAN_PRIOR) -> float:
     """How much further right the drawn glyphs must lean to lean as the person's do.
 
     A character has its own slant (A's legs, the bowl of d), so each glyph is measured from
     the average hand's slant of its character (`slants`, {char: slant}; see `char_slants`).
-    The person's lean is the median of that difference over their glyphs of the characters in
-    `slants`, the drawn glyphs' (`drawn`: (char, crop or None) pairs) the median over theirs,
-    and the correction the gap, within +-SLANT_LIMIT. It is 0 without `slants`, without
-    SLANT_MIN_OWN measured glyphs of the person's, or without a drawn one. The style model
-    carries a hand's forms better than its lean (docs/judge.md, "The hand's lean")."""
+    The person's lean is the median of that difference over their n glyphs of the characters
+    in `slants`, weighed by n / (n + prior) (the average hand's lean, 0, counts as `prior`
+    glyphs: see `lean_prior`; 0 takes the median as it is). The drawn glyphs' (`drawn`: (char,
+    crop or None) pairs) lean is the median over theirs, and the correction the gap, within
+    +-SLANT_LIMIT. It is 0 without `slants`, without SLANT_MIN_OWN measured glyphs of the
+    person's, or without a drawn one. The style model carries a hand's forms better than its
+    lean (docs/judge.md, "The hand's lean")."""
     if slants is None or hand is None:
         return 0.0
     own = [(c, g) for c, crops in hand.glyphs.items() if c in slants for g in crops]
@@ -316,7 +355,8 @@ def slant_correction(hand: Hand | None, drawn: list, slants: dict | None) -> flo
     if len(own) < SLANT_MIN_OWN or not drawn:
         return 0.0
     lean = lambda pairs: float(np.median([slant(g) - slants[c] for c, g in pairs]))  # noqa: E731
-    return float(np.clip(lean(own) - lean(drawn), -SLANT_LIMIT, SLANT_LIMIT))
+    weight = len(own) / (len(own) + prior)
+    return float(np.clip(weight * lean(own) - lean(drawn), -SLANT_LIMIT, SLANT_LIMIT))
 
 
 # ----- the person's hand --------------------------------------------------------------------
@@ -456,7 +496,8 @@ POOL = 4   # a character's glyphs cycle through at least this many versions
 
 
 def compose(text: str, hand: Hand | None, generate=None, seed: int = 0,
-            lean: bool = True, slants: dict | None = None) -> list[Written]:
+            lean: bool = True, slants: dict | None = None,
+            lean_prior: float = 0.0) -> list[Written]:
     """Every non-space character of `text` as a glyph: the hand's own where it has them, the
     rest from generate(chars) (glyphs [n, 1, res, res] in [-1, 1], one per occurrence), but
     for accented letters: those are built on the base letter, theirs or the model's (drawn_as).
@@ -466,7 +507,8 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0,
     neighbouring repeats always differ and a long letter reuses (and traces) few images.
 
     The drawn glyphs take the hand's ink tone and stroke width and, unless `lean` is off, its
-    lean (`slant_correction`, measured from `slants`, by default `average_slants()`)."""
+    lean (`slant_correction`, measured from `slants`, by default `average_slants()`, with the
+    average hand's lean counting as `lean_prior` glyphs)."""
     chars = [c for c in text if not c.isspace()]
     if not chars:
         raise UserError("text: there is nothing to write (it is empty or only spaces); give "
@@ -480,7 +522,8 @@ def compose(text: str, hand: Hand | None, generate=None, seed: int = 0,
             raise UserError(f"text: {''.join(sorted(set(missing)))!r} needs the style model")
         drawn = [clean(g) for g in clean_background(to_uint8(generate(missing)))]
     lean_by = slant_correction(hand, list(zip(missing, drawn)),
-                               (average_slants() if slants is None else slants) if lean else None)
+                               (average_slants() if slants is None else slants) if lean else None,
+                               prior=lean_prior)
     metrics = hand.metrics if hand else Metrics()
     pools: dict[str, list] = {}     # char -> [(image, version)], the cycle of its glyphs
     seen: dict[str, int] = {}
@@ -671,10 +714,10 @@ def clean_background(glyphs: np.ndarray, margin: int = 24) -> np.ndarray:
 
 def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int = 1200,
                variation: float = 0.15, seed: int = 0, hand: Hand | None = None,
-               lean: bool = True, slants: dict | None = None):
+               lean: bool = True, slants: dict | None = None, lean_prior: float = 0.0):
     """(page uint8, placements, glyphs uint8 [n, 28, 28] MNIST-style, chars) for `text`, in
     the hand's own glyphs where it has them and the style's elsewhere (drawn leaning as the
-    hand does, unless `lean` is off; see compose for `slants`)."""
+    hand does, unless `lean` is off; see compose for `slants` and `lean_prior`)."""
     check_style_model(cfg)
     chars = "".join(c for c in text if not c.isspace())
     if not chars:
@@ -684,7 +727,7 @@ def write_text(G, cfg, style: Style, text: str, x_height: int = 24, width: int =
     char_labels(cfg, sorted(set(model_chars(chars, own))))  # raises, naming what it cannot draw
     written = compose(text, hand, lambda cs: draw(G, cfg, style, cs, variation=variation,
                                                     seed=seed), seed=seed, lean=lean,
-                      slants=slants)
+                      slants=slants, lean_prior=lean_prior)
     pieces, lines = arrange(written, text, (width - 2 * x_height) / x_height, seed=seed)
     page = np.asarray(pages.render_png(pieces, lines, x_height, width))
     glyphs28 = np.stack([normalize_glyph(w.image * 255, size=28) for w in written])
