@@ -250,6 +250,7 @@ def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tin
     assert module.main(args) == 0
     first = json.loads(out.read_text())
     assert first["method"]["n"] == 4 and "top1" in first["old_metric"]["method"]
+    assert first["settings"]["lean_prior"] == 0.0                          # write's plain median
     assert pic.is_file()
     with np.load(draws) as z:
         assert len(z.files) == 3                                           # settings + 2 writers
@@ -293,3 +294,5 @@ def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tin
         compare.main([str(draws), str(other), "--writers", "40-41", "--picture-writers", "39"])
     with pytest.raises(SystemExit, match="one of each per fold"):
         compare.main([f"{draws},{draws}", str(other), "--writers", "40-40,41-41"])
+    with pytest.raises(SystemExit):                                        # no fit is started
+        module.main(args[:-2] + ["--lean-prior", "-1"])
