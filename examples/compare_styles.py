@@ -8,7 +8,9 @@ Each method's gain (docs/judge.md) swings with which ten writers are judged: one
 hand the judge knows well moves it by a tenth. Both methods drew the same writers' held-back
 characters from the same given glyphs, so the judge's probability of the true writer is
 compared writer by writer, and the writers are resampled together (paired bootstrap): the
-interval of the difference is far narrower than either method's own.
+interval of the difference is far narrower than either method's own. Since the gain averages
+probabilities, a writer the judge is sure of weighs most; the count of writers B lifts, its
+sign test and the median writer's difference count each writer once.
 
 Several dev folds, each drawn by its own screening generator, pool into one comparison:
 give each method's draws comma-separated, in the order of --writers (one range per fold):
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -65,6 +68,17 @@ def writer_probs(draws: dict, judge) -> np.ndarray:
     return np.array([np.mean([v.prob for v in judge.verdicts(list(samples), [held_back(w)] * len(samples),
                                                                 [w] * len(samples))])
                      for w, samples in draws.items()])
+
+
+def sign_test(up: int, down: int) -> float:
+    """Two-sided exact sign test: the chance of a split at least as lopsided as `up` writers
+    against `down` (ties left out) if B were no better than A for a writer. One writer the
+    judge is sure of can carry the pooled gain; it counts once here."""
+    n = up + down
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(up, down) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
 def lean_errors(draws: dict, dataset, slants: dict) -> np.ndarray:
@@ -136,12 +150,15 @@ def main(argv=None) -> int:
     report = {"a": args.a, "b": args.b, "k": args.k, "writers": writers,
               "gain_a": float((pa.mean() - floor) / scale), "gain_b": float((pb.mean() - floor) / scale),
               "gain_b_minus_a": float(diff.mean()), "interval_5_95": [float(lo), float(hi)],
-              "b_better_writers": int((pb > pa).sum()),
+              "b_better_writers": int((pb > pa).sum()), "b_worse_writers": int((pb < pa).sum()),
+              "median_b_minus_a": float(np.median(diff)),
+              "sign_test_p": sign_test(int((pb > pa).sum()), int((pb < pa).sum())),
               "per_writer_gain_a": ((pa - floor) / scale).round(3).tolist(),
               "per_writer_gain_b": ((pb - floor) / scale).round(3).tolist()}
     print(f"gain A {report['gain_a']:.3f}, B {report['gain_b']:.3f}; B - A {diff.mean():+.3f} "
           f"(writers resampled in pairs, 5-95%: {lo:+.3f} to {hi:+.3f}); B above A for "
-          f"{report['b_better_writers']} of {len(writers)} writers")
+          f"{report['b_better_writers']} of {len(writers)} writers (sign test p = "
+          f"{report['sign_test_p']:.2f}; median writer {report['median_b_minus_a']:+.3f})")
     if args.lean_from:
         slants = char_slants(load_spec(args.lean_from))
         ea, eb = lean_errors(draws_a, dataset, slants), lean_errors(draws_b, dataset, slants)

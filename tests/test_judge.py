@@ -272,7 +272,11 @@ def test_writer_style_example_scores_and_pictures_the_dev_protocol(chars74k, tin
     assert c["gain_b_minus_a"] == pytest.approx(c["gain_b"] - c["gain_a"], abs=1e-9)
     assert compare.main([str(draws), str(draws), "--writers", "40-41", "--boot", "200",
                          "--json", str(report)]) == 0
-    assert json.loads(report.read_text())["gain_b_minus_a"] == 0
+    same = json.loads(report.read_text())
+    assert same["gain_b_minus_a"] == 0 and same["median_b_minus_a"] == 0
+    assert same["b_better_writers"] == same["b_worse_writers"] == 0 and same["sign_test_p"] == 1.0
+    assert compare.sign_test(9, 1) == pytest.approx(22 / 1024)      # 2 x (1 + 10) / 2^10
+    assert compare.sign_test(14, 6) == pytest.approx(0.1153, abs=1e-4)
     assert compare.main([str(draws), str(draws), "--writers", "40-41", "--boot", "200",
                          "--lean-from", "chars74k@0-4", "--json", str(report)]) == 0
     lean = json.loads(report.read_text())["lean_error"]                 # the same draws lean alike
