@@ -201,11 +201,20 @@ ARGS = ["--preset", "sg2-16-small", "--batch", "8", "--tick-kimg", "0.016", "--r
 
 
 def _train(workers, out, kimg, *extra):
+    """Train under mpiexec with `workers` processes (one: no mpiexec). A lone worker gives
+    OpenBLAS two threads, as many as the two workers' processes: its matmuls then sum in
+    the order the two workers do (measured: within 3e-5 of an array's scale after four
+    steps). With one thread the rounding differs, and Adam, which steps by the gradient's
+    sign, turns it within four steps into differences of half an array's scale in the
+    parameters whose gradients are near zero (the noise strengths start at 0). Measured on
+    2026-12-04 with numpy 2.3 and 2.4 alike; an earlier machine kept them within 2e-5."""
     command = [sys.executable, "-m", "minigan.train", *ARGS, "--kimg", str(kimg), "--out",
                str(out), *extra]
     if workers > 1:
         command = [MPIEXEC, "-n", str(workers), *command]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "MV2_"))}
+    env.update(OPENBLAS_NUM_THREADS="1" if workers > 1 else "2", NUMBA_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
