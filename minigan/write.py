@@ -297,7 +297,8 @@ def average_slants() -> dict:
 
 SLANT_LIMIT = 0.25   # the largest lean given: about four times the spread of writers' slants
 SLANT_MIN_OWN = 3    # letters and digits of the person's needed to tell their slant
-LEAN_PRIOR = 7.0     # how many glyphs' worth the average hand's lean counts for (lean_prior)
+LEAN_PRIOR = 7.0     # the average hand's lean, in glyphs, by Chars74K 0-44 (lean_prior); an
+                     # option: write takes the median as it is (docs/experiments.md, 2026-12-04)
 
 
 def glyph_leans(dataset, slants: dict) -> dict:
@@ -336,7 +337,7 @@ def lean_prior(dataset, slants: dict) -> float:
 
 
 def slant_correction(hand: Hand | None, drawn: list, slants: dict | None,
-                     prior: float = LEAN_PRIOR) -> float:
+                     prior: float = 0.0) -> float:
     """How much further right the drawn glyphs must lean to lean as the person's do.
 
     A character has its own slant (A's legs, the bowl of d), so each glyph is measured from
